@@ -1,0 +1,39 @@
+{
+  "variables": {
+    "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
+    "torch_cuda%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;p&&f.existsSync(p+'/lib/libtorch_cuda.so')?'-ltorch_cuda':''\")"
+  },
+  "targets": [
+    {
+      "target_name": "expnet_native",
+      "sources": [
+        "src/addon.cc",
+        "src/tensor.cc",
+        "src/ops_math.cc",
+        "src/ops_nn.cc",
+        "src/program.cc",
+        "src/optim.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "_GLIBCXX_USE_CXX11_ABI=1"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "conditions": [
+        ["libtorch==''", {
+          "include_dirs": ["/usr/include/torch/csrc/api/include"],
+          "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
+        }, {
+          "include_dirs": ["<(libtorch)/include", "<(libtorch)/include/torch/csrc/api/include"],
+          "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10", "<(torch_cuda)", "-Wl,--as-needed"]
+        }]
+      ]
+    }
+  ]
+}
