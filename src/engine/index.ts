@@ -1,0 +1,14 @@
+/** The engine: libtorch tensors, autograd, nn modules, optimisers, schedules, checkpoints. */
+export * from './tensor.js';
+export * from './creation.js';
+export * as F from './functional.js';
+export * from './runtime.js';
+export * from './scope.js';
+export * from './module.js';
+export * from './layers.js';
+export * from './optim.js';
+export * from './schedules.js';
+export * from './program.js';
+export * from './safetensors.js';
+export * from './checkpoint.js';
+export { native, packageRoot } from './native.js';

@@ -1,0 +1,148 @@
+/** The safetensors format (readable by Python's safetensors / PyTorch): read, and write atomically. */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { ExpnetError } from '../errors.js';
+import type { RawTensor } from './module.js';
+import { Tensor, type DType, type TensorData } from './tensor.js';
+
+const CODES: Record<DType, string> = {
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  int64: 'I64',
+  int32: 'I32',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+const DTYPES = new Map(Object.entries(CODES).map(([k, v]) => [v, k as DType]));
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
+
+export interface SafetensorsFile {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+function rawOf(t: Tensor | RawTensor): RawTensor {
+  if (!(t instanceof Tensor)) return t;
+  if (t.dtype === 'float16') {
+    const f = t.to('float32');
+    const data = f.data();
+    f.dispose();
+    return { dtype: 'float32', shape: t.shape, data };
+  }
+  return { dtype: t.dtype, shape: t.shape, data: t.data() };
+}
+
+/** Writes a file to `path` atomically: a temporary file in the same folder, fsync, then rename. */
+export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const c of chunks) writeSync(fd, c);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+/** Serialises tensors (libtorch tensors or raw values) with string metadata to safetensors bytes. */
+export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor | RawTensor>, metadata: Record<string, string> = {}): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  const bodies: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const raw = rawOf(t);
+    const bytes = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+    const expected = raw.shape.reduce((a, b) => a * b, 1) * BYTES[raw.dtype];
+    if (bytes.byteLength !== expected) throw new ExpnetError('BAD_INPUT', `safetensors: '${name}' has ${bytes.byteLength} bytes, its shape needs ${expected}`);
+    header[name] = { dtype: CODES[raw.dtype], shape: raw.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    bodies.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.byteLength));
+  return [len, head, ...bodies];
+}
+
+export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor | RawTensor>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+function typed(dtype: DType, bytes: Uint8Array): TensorData {
+  const copy = bytes.slice();
+  const b = copy.buffer;
+  switch (dtype) {
+    case 'float32': return new Float32Array(b);
+    case 'float64': return new Float64Array(b);
+    case 'int64': return new BigInt64Array(b);
+    case 'int32': return new Int32Array(b);
+    case 'float16': return new Uint8Array(b);
+    default: return copy;
+  }
+}
+
+/** Parses safetensors bytes; every error names `source`. float16 tensors come back as float32. */
+export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsFile {
+  const bad = (why: string): never => {
+    throw new ExpnetError('BAD_WEIGHTS', `${source} is not a valid safetensors file: ${why}`);
+  };
+  if (buf.byteLength < 8) bad('shorter than its 8-byte header length');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > buf.byteLength - 8) bad(`header length ${n} exceeds the file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(buf.subarray(8, 8 + n)).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return bad('the header is not JSON');
+  }
+  const start = 8 + n;
+  const tensors = new Map<string, RawTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    const dtype = DTYPES.get(e.dtype ?? '');
+    if (!dtype || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) return bad(`entry '${name}' is malformed`);
+    const [b0, b1] = e.data_offsets;
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (b1 - b0 !== count * BYTES[dtype] || start + b1 > buf.byteLength) return bad(`entry '${name}' has wrong offsets`);
+    const bytes = buf.subarray(start + b0, start + b1);
+    tensors.set(name, dtype === 'float16' ? { dtype: 'float32', shape: e.shape, data: halfToFloat(bytes) } : { dtype, shape: e.shape, data: typed(dtype, bytes) });
+  }
+  return { tensors, metadata };
+}
+
+export function readSafetensors(path: string): SafetensorsFile {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new ExpnetError('NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return decodeSafetensors(buf, path);
+}
+
+/** IEEE half → float32. */
+export function halfToFloat(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.byteLength / 2);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < out.length; i++) {
+    const h = dv.getUint16(2 * i, true);
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const f = h & 0x3ff;
+    out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? Number.NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+  }
+  return out;
+}
