@@ -57,6 +57,7 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
     Napi::Array groups = info[1].As<Napi::Array>();
     if (groups.Length() == 0) throw Napi::Error::New(env, "an optimizer needs at least one parameter group");
     std::vector<torch::optim::OptimizerParamGroup> pg;
+    EXPNET_TRY  // libtorch checks its options (lr >= 0, betas in [0, 1), ...) with c10::Error
     for (uint32_t k = 0; k < groups.Length(); ++k) {
       if (!groups.Get(k).IsObject()) throw Napi::TypeError::New(env, "each parameter group must be an object");
       Napi::Object g = groups.Get(k).As<Napi::Object>();
@@ -70,6 +71,7 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
     if (kind == "sgd") opt = std::make_unique<torch::optim::SGD>(pg, *static_cast<torch::optim::SGDOptions*>(optionsFor(kind, first).get()));
     else if (kind == "adam") opt = std::make_unique<torch::optim::Adam>(pg, *static_cast<torch::optim::AdamOptions*>(optionsFor(kind, first).get()));
     else opt = std::make_unique<torch::optim::AdamW>(pg, *static_cast<torch::optim::AdamWOptions*>(optionsFor(kind, first).get()));
+    EXPNET_CATCH(env, kind, "")
   }
 
   static void Init(Napi::Env env, Napi::Object exports) {

@@ -118,7 +118,8 @@ class ProgramWrap : public Napi::ObjectWrap<ProgramWrap> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeProgram",
                                    {InstanceMethod("run", &ProgramWrap::Run), InstanceMethod("runAsync", &ProgramWrap::RunAsync),
-                                    InstanceMethod("numSteps", &ProgramWrap::NumSteps), InstanceMethod("dispose", &ProgramWrap::Dispose)});
+                                    InstanceMethod("numSteps", &ProgramWrap::NumSteps), InstanceMethod("dispose", &ProgramWrap::Dispose),
+                                    InstanceMethod("describe", &ProgramWrap::Describe)});
     ctor = Napi::Persistent(f);
     exports.Set("NativeProgram", f);
   }
@@ -138,7 +139,61 @@ class ProgramWrap : public Napi::ObjectWrap<ProgramWrap> {
   }
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value RunAsync(const Napi::CallbackInfo& info);
+  Napi::Value Describe(const Napi::CallbackInfo& info);
 };
+
+Napi::Value attrToJs(Napi::Env env, const Attr& a) {
+  switch (a.kind) {
+    case Attr::Kind::Num: return Napi::Number::New(env, a.num);
+    case Attr::Kind::Bool: return Napi::Boolean::New(env, a.flag);
+    case Attr::Kind::Str: return Napi::String::New(env, a.str);
+    case Attr::Kind::Ints: {
+      Napi::Array l = Napi::Array::New(env, a.ints.size());
+      for (size_t k = 0; k < a.ints.size(); ++k) l.Set(k, Napi::Number::New(env, static_cast<double>(a.ints[k])));
+      return l;
+    }
+    default: return env.Null();
+  }
+}
+
+Napi::Value refToJs(Napi::Env env, const Ref& r) {
+  if (r.kind == Ref::Kind::None) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", r.kind == Ref::Kind::Slot ? "slot" : "const");
+  o.Set("index", r.index);
+  return o;
+}
+
+// { inputs: n, steps: [{ op, inputs: Ref[], attrs, outputs: slot[] }], consts: NativeTensor[], outputs: Ref[] }
+Napi::Value ProgramWrap::Describe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ProgramWrap* self = From(info.This());
+  const Tape& t = *self->tape;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("inputs", t.nInputs);
+  Napi::Array steps = Napi::Array::New(env, t.steps.size());
+  for (size_t k = 0; k < t.steps.size(); ++k) {
+    const Step& s = t.steps[k];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("op", s.name);
+    Napi::Array ins = Napi::Array::New(env, s.in.size());
+    for (size_t j = 0; j < s.in.size(); ++j) ins.Set(j, refToJs(env, s.in[j]));
+    o.Set("inputs", ins);
+    Napi::Array attrs = Napi::Array::New(env, s.attrs.items.size());
+    for (size_t j = 0; j < s.attrs.items.size(); ++j) attrs.Set(j, attrToJs(env, s.attrs.items[j]));
+    o.Set("attrs", attrs);
+    Napi::Array outs = Napi::Array::New(env, s.out.size());
+    for (size_t j = 0; j < s.out.size(); ++j) outs.Set(j, s.out[j]);
+    o.Set("outputs", outs);
+    steps.Set(k, o);
+  }
+  out.Set("steps", steps);
+  out.Set("consts", wrapAll(env, t.consts));
+  Napi::Array outs = Napi::Array::New(env, t.outputs.size());
+  for (size_t j = 0; j < t.outputs.size(); ++j) outs.Set(j, refToJs(env, t.outputs[j]));
+  out.Set("outputs", outs);
+  return out;
+}
 Napi::FunctionReference ProgramWrap::ctor;
 
 // A unit of work on a tape: replay, optionally followed by backward + optimiser step.

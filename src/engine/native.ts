@@ -42,7 +42,28 @@ export interface NativeOptimizer {
   importState(state: Record<string, NativeTensor>): void;
 }
 
+/** A reference inside a traced program: a slot (input or op output) or a captured constant. */
+export interface ProgramRef {
+  kind: 'slot' | 'const';
+  index: number;
+}
+export interface ProgramStep {
+  op: string;
+  inputs: (ProgramRef | null)[];
+  attrs: AttrValue[];
+  outputs: number[];
+}
+export interface ProgramDescription {
+  /** Slots 0..inputs-1 are the program inputs. */
+  inputs: number;
+  steps: ProgramStep[];
+  /** Captured tensors (parameters, buffers, constants): new handles owned by the caller. */
+  consts: NativeTensor[];
+  outputs: (ProgramRef | null)[];
+}
+
 export interface NativeProgram {
+  describe(): ProgramDescription;
   run(inputs: NativeTensor[], noGrad?: boolean): NativeTensor[];
   runAsync(inputs: NativeTensor[], noGrad?: boolean): Promise<NativeTensor[]>;
   numSteps(): number;

@@ -6,7 +6,7 @@
  * by the optimiser are seen by later runs.
  */
 import { ExpnetError } from '../errors.js';
-import { native, type NativeProgram, type NativeTensor, type NativeTrainStep } from './native.js';
+import { native, type NativeProgram, type ProgramDescription, type NativeTensor, type NativeTrainStep } from './native.js';
 import type { Optimizer } from './optim.js';
 import { tidy } from './scope.js';
 import { Tensor } from './tensor.js';
@@ -34,6 +34,11 @@ export class Program {
       throw err;
     }
     return new Program(handle);
+  }
+
+  /** The recorded ops (for exporters such as ONNX); the description's consts are owned by the caller. */
+  describe(): ProgramDescription {
+    return this.handle.describe();
   }
 
   get numSteps(): number {
