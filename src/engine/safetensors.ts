@@ -76,7 +76,7 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
 }
 
 function typed(dtype: DType, bytes: Uint8Array): TensorData {
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes); // a copy (Buffer.slice would share the whole file)
   const b = copy.buffer;
   switch (dtype) {
     case 'float32': return new Float32Array(b);

@@ -1,0 +1,26 @@
+/** `expnet cv`: person-independent k-fold cross-validation of FN2EN and its baselines. */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExpnetError } from '../errors.js';
+import { METHODS, type Method } from '../train/config.js';
+import { crossValidate, readDataSet } from '../train/experiment.js';
+import { prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
+
+export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en,finetune,scratch] [train options]
+  Person-independent k-fold cross-validation (subjects never shared between folds; validation subjects for
+  model selection are carved from each training fold). Writes <out>/results.json after every fold.`;
+
+export async function cvCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...TRAIN_OPTIONS, folds: { type: 'string' }, methods: { type: 'string' } }, strict: true });
+  const k = Number(values.folds ?? 10);
+  const methods = (values.methods ?? 'fn2en,finetune,scratch').split(',') as Method[];
+  for (const m of methods) if (!METHODS.includes(m)) throw new ExpnetError('BAD_CONFIG', `--methods: unknown method '${m}' (expected ${METHODS.join(', ')})`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
+  const ds = await readDataSet(format, data);
+  const summary = await crossValidate(ds, k, methods, cfg, ctx);
+  for (const [m, s] of Object.entries(summary.methods)) {
+    process.stdout.write(`${m}: ${(100 * s.accuracy.mean).toFixed(2)} ± ${(100 * s.accuracy.std).toFixed(2)} % over ${k} folds (${Math.round(s.seconds)} s)\n`);
+  }
+  return 0;
+}

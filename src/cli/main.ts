@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/** The expnet command line: one file per command; this one dispatches and maps errors to exit codes. */
+import { ExpnetError, type ExpnetErrorCode } from '../errors.js';
+import { CV_HELP, cvCommand } from './cv.js';
+import { TRAIN_HELP, trainCommand } from './train.js';
+
+type Command = (argv: string[]) => Promise<number>;
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  train: { run: trainCommand, help: TRAIN_HELP },
+  cv: { run: cvCommand, help: CV_HELP },
+};
+
+/** Exit codes: 0 ok, 1 failure, 2 bad usage/config, 3 bad input data (images, labels, models), 4 some inputs failed. */
+const EXIT: Record<ExpnetErrorCode, number> = {
+  BAD_CONFIG: 2,
+  BAD_INPUT: 3,
+  BAD_IMAGE: 3,
+  BAD_LABEL_FILE: 3,
+  BAD_WEIGHTS: 3,
+  BAD_MODEL: 3,
+  NOT_FOUND: 3,
+  NATIVE: 1,
+};
+
+function usage(): string {
+  return `expnet <command> [options]\n\ncommands:\n${Object.values(COMMANDS).map((c) => c.help.replace(/^/gm, '  ')).join('\n\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`expnet: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.help + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof ExpnetError) {
+      process.stderr.write(`expnet ${name}: ${err.message}\n`);
+      return EXIT[err.code] ?? 1;
+    }
+    if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`expnet ${name}: ${err.message}\n\n${cmd.help}\n`);
+      return 2;
+    }
+    process.stderr.write(`expnet ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`expnet: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

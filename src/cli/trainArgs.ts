@@ -1,0 +1,88 @@
+/** Options shared by `expnet train` and `expnet cv`: data, config file, --set overrides, run folder. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ExpnetError } from '../errors.js';
+import { resolveConfig, type TrainConfig } from '../train/config.js';
+import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
+import { createRunContext, type RunContext } from '../train/runContext.js';
+import { setNumThreads } from '../engine/runtime.js';
+import { progressBar } from './progressBar.js';
+
+export const TRAIN_OPTIONS = {
+  data: { type: 'string' },
+  format: { type: 'string' },
+  method: { type: 'string' },
+  config: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  seed: { type: 'string' },
+  resume: { type: 'boolean' },
+  'max-time': { type: 'string' },
+  threads: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+export interface TrainArgs {
+  data?: string | undefined;
+  format?: string | undefined;
+  method?: string | undefined;
+  config?: string | undefined;
+  set?: string[] | undefined;
+  out?: string | undefined;
+  seed?: string | undefined;
+  resume?: boolean | undefined;
+  'max-time'?: string | undefined;
+  threads?: string | undefined;
+  quiet?: boolean | undefined;
+}
+
+/** `a.b.c=value` → { a: { b: { c: value } } }; the value is JSON when it parses, else a string. */
+export function setOverride(expr: string): Record<string, unknown> {
+  const eq = expr.indexOf('=');
+  if (eq <= 0) throw new ExpnetError('BAD_CONFIG', `--set ${expr}: expected key.path=value`);
+  let value: unknown;
+  const raw = expr.slice(eq + 1);
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return expr
+    .slice(0, eq)
+    .split('.')
+    .reduceRight<unknown>((v, k) => ({ [k]: v }), value) as Record<string, unknown>;
+}
+
+export function guessFormat(root: string): DataFormat {
+  const b = basename(root).toLowerCase();
+  if (b.includes('fer')) return 'fer2013';
+  if (b.includes('ckplus48') || b === 'ck+48') return 'ckplus48';
+  if (b.includes('jaffe')) return 'jaffe';
+  if (existsSync(join(root, 'cohn-kanade-images'))) return 'ckplus';
+  return root.toLowerCase().endsWith('.csv') ? 'csv' : 'folder';
+}
+
+export interface Prepared {
+  cfg: TrainConfig;
+  data: string;
+  format: DataFormat;
+  ctx: RunContext;
+}
+
+/** Resolves the config (defaults ← --config file ← flags), prepares the run folder and saves the resolved config. */
+export function prepareRun(a: TrainArgs, defaultOut: string, command: string): Prepared {
+  if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
+  const format = (a.format ?? guessFormat(a.data)) as DataFormat;
+  if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
+  const file = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
+  const flags: Record<string, unknown> = {};
+  if (a.method) flags['method'] = a.method;
+  if (a.seed) flags['seed'] = Number(a.seed);
+  if (a['max-time']) flags['maxTimeSec'] = Number(a['max-time']);
+  const cfg = resolveConfig(file, flags, ...(a.set ?? []).map(setOverride));
+  if (a.threads) setNumThreads(Number(a.threads));
+  const out = a.out ?? defaultOut;
+  const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
+  writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
+  return { cfg, data: a.data, format, ctx };
+}

@@ -1,0 +1,48 @@
+/** Model cards travel with the weights: input spec, label order, training data, accuracy, licence. */
+import { loadWeights, saveWeights } from '../engine/checkpoint.js';
+import { readSafetensors } from '../engine/safetensors.js';
+import { ExpnetError } from '../errors.js';
+import { ExpNet, type ExpNetConfig } from './expNet.js';
+
+export interface ModelCard {
+  name: string;
+  task: 'expression';
+  arch: 'expnet';
+  /** Input: [N, channels, size, size], values in [0, 1] (gray: luminance), aligned face crop. */
+  input: { size: number; channels: number; range: [number, number]; layout: 'NCHW' };
+  /** Output index → label (never inferred from shapes). */
+  labels: string[];
+  config: ExpNetConfig;
+  method: string;
+  training: { data: string; command: string; seed: number; epochs: Record<string, number> };
+  metrics: Record<string, number>;
+  licence: string;
+  provenance: string;
+  created: string;
+}
+
+export function saveExpNetModel(path: string, model: ExpNet, card: ModelCard): void {
+  saveWeights(path, model, { card: JSON.stringify(card) });
+}
+
+export function readModelCard(path: string): ModelCard {
+  const { metadata } = readSafetensors(path);
+  return parseCard(metadata['card'], path);
+}
+
+function parseCard(text: string | undefined, path: string): ModelCard {
+  if (!text) throw new ExpnetError('BAD_MODEL', `${path} has no model card (metadata 'card')`);
+  const card = JSON.parse(text) as ModelCard;
+  if (card.arch !== 'expnet' || !Array.isArray(card.labels) || card.labels.length !== card.config.numClasses) {
+    throw new ExpnetError('BAD_MODEL', `${path}: the model card is not an expnet card with one label per output`);
+  }
+  return card;
+}
+
+/** An ExpNet and its card from a .safetensors file written by saveExpNetModel. */
+export function loadExpNetModel(path: string): { model: ExpNet; card: ModelCard } {
+  const card = readModelCard(path);
+  const model = new ExpNet(card.config);
+  loadWeights(path, model);
+  return { model: model.eval(), card };
+}

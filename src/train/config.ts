@@ -1,0 +1,141 @@
+/**
+ * Training configuration: typed interfaces, the defaults stated once, and a resolver that merges
+ * defaults ← config file ← flags and rejects unknown keys with their path.
+ */
+import { ExpnetError } from '../errors.js';
+import { EXPNET_DEFAULTS, type ExpNetConfig } from '../nets/expNet.js';
+import type { FaceNetFeature } from '../nets/faceNet.js';
+import type { OptimizerKind } from '../engine/optim.js';
+
+/** fn2en: the paper's method; finetune: the fine-tuned face net; scratch: the expression net, stage (b) only. */
+export type Method = 'fn2en' | 'finetune' | 'scratch';
+export const METHODS: readonly Method[] = ['fn2en', 'finetune', 'scratch'];
+
+export interface StageConfig {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerKind;
+  lr: number;
+  weightDecay: number;
+  /** SGD momentum (ignored by Adam/AdamW). */
+  momentum: number;
+  /** Cosine decay to 0 after a linear warm-up (epochs). */
+  warmupEpochs: number;
+  /** Random flips/rotations/zoom/shift/brightness/contrast (src/data/augment.ts defaults). */
+  augment: boolean;
+  labelSmoothing: number;
+  /** Clip the global gradient norm (0 = off). */
+  clipNorm: number;
+}
+
+export interface TeacherConfig {
+  /** Blocks up to and including this one stay frozen during fine-tuning (their output is cached). */
+  frozenUntil: FaceNetFeature;
+  /** Fine-tune on the expression labels first (the paper's first step). */
+  fineTune: boolean;
+  stage: StageConfig;
+}
+
+export interface RegressionConfig extends StageConfig {
+  /** The teacher feature the student's conv features regress (the analogue of VGG-Face pool5). */
+  target: FaceNetFeature;
+  loss: 'l2' | 'l1';
+  /** Divide targets by their training-set standard deviation. */
+  normalizeTarget: boolean;
+}
+
+export interface TrainConfig {
+  method: Method;
+  seed: number;
+  /** Fraction of the training subjects (or images, without subjects) held out for model selection. */
+  valFraction: number;
+  student: ExpNetConfig;
+  teacher: TeacherConfig;
+  /** Stage (a): student conv layers regress the frozen teacher's feature map. */
+  stageA: RegressionConfig;
+  /** Stage (b) (and the scratch baseline): the whole student with cross-entropy. */
+  stageB: StageConfig;
+  /** Stop training after this many seconds (0 = no limit); the run can be resumed. */
+  maxTimeSec: number;
+}
+
+const stage = (o: Partial<StageConfig>): StageConfig => ({
+  epochs: 20,
+  batchSize: 32,
+  optimizer: 'adam',
+  lr: 1e-3,
+  weightDecay: 1e-4,
+  momentum: 0.9,
+  warmupEpochs: 1,
+  augment: true,
+  labelSmoothing: 0,
+  clipNorm: 5,
+  ...o,
+});
+
+/** The defaults, stated once. Justifications (measured on this project's 2-core machine) in docs/RESULTS.md. */
+export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
+  method: 'fn2en' as Method,
+  seed: 1,
+  valFraction: 0.1,
+  student: { ...EXPNET_DEFAULTS },
+  teacher: { frozenUntil: 'conv256_down' as FaceNetFeature, fineTune: true, stage: stage({ epochs: 6, lr: 3e-4, augment: false }) },
+  stageA: { ...stage({ epochs: 10, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
+  stageB: stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }),
+  maxTimeSec: 0,
+});
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `base` overridden by `over`; every key of `over` must exist in `base` with the same type. */
+function merge(base: unknown, over: unknown, path: string): unknown {
+  if (over === undefined) return base;
+  if (isPlain(base)) {
+    if (!isPlain(over)) throw new ExpnetError('BAD_CONFIG', `${path}: expected an object, got ${JSON.stringify(over)}`);
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) {
+      if (!(k in base)) throw new ExpnetError('BAD_CONFIG', `${path}.${k}: unknown option (known: ${Object.keys(base).join(', ')})`);
+      out[k] = merge(base[k], v, `${path}.${k}`);
+    }
+    return out;
+  }
+  if (Array.isArray(base)) {
+    if (!Array.isArray(over) || over.length !== base.length || over.some((x) => typeof x !== typeof base[0])) {
+      throw new ExpnetError('BAD_CONFIG', `${path}: expected ${base.length} ${typeof base[0]}s, got ${JSON.stringify(over)}`);
+    }
+    return [...over];
+  }
+  if (typeof over !== typeof base) throw new ExpnetError('BAD_CONFIG', `${path}: expected a ${typeof base}, got ${JSON.stringify(over)}`);
+  return over;
+}
+
+function check(ok: boolean, path: string, want: string, got: unknown): void {
+  if (!ok) throw new ExpnetError('BAD_CONFIG', `${path}: expected ${want}, got ${JSON.stringify(got)}`);
+}
+
+function checkStage(s: StageConfig, path: string): void {
+  check(Number.isInteger(s.epochs) && s.epochs >= 0, `${path}.epochs`, 'an integer ≥ 0', s.epochs);
+  check(Number.isInteger(s.batchSize) && s.batchSize >= 2, `${path}.batchSize`, 'an integer ≥ 2', s.batchSize);
+  check(['sgd', 'adam', 'adamw'].includes(s.optimizer), `${path}.optimizer`, 'sgd, adam or adamw', s.optimizer);
+  check(s.lr > 0, `${path}.lr`, 'a positive number', s.lr);
+  check(s.labelSmoothing >= 0 && s.labelSmoothing < 1, `${path}.labelSmoothing`, 'a number in [0, 1)', s.labelSmoothing);
+}
+
+/** Defaults ← each override in turn (config file, then flags); validated. */
+export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
+  let c: unknown = structuredClone(TRAIN_DEFAULTS) as unknown as Json;
+  for (const o of overrides) c = merge(c, o, 'config');
+  const cfg = c as TrainConfig;
+  check(METHODS.includes(cfg.method), 'config.method', METHODS.join(', '), cfg.method);
+  check(Number.isInteger(cfg.seed) && cfg.seed >= 0, 'config.seed', 'an integer ≥ 0', cfg.seed);
+  check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
+  check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
+  checkStage(cfg.teacher.stage, 'config.teacher.stage');
+  checkStage(cfg.stageA, 'config.stageA');
+  checkStage(cfg.stageB, 'config.stageB');
+  return cfg;
+}

@@ -1,0 +1,159 @@
+/**
+ * Protocols over a data set: `train` (the data set's training split → a saved model, scored on its test
+ * split when it has one) and `crossValidate` (person-independent k folds, every method, every fold).
+ * Validation data for model selection is always carved from the training part, never from a test split.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCkPlus } from '../data/ckplus.js';
+import { readCkPlus48 } from '../data/ckplus48.js';
+import { readCsvManifest } from '../data/csvManifest.js';
+import type { DataSet } from '../data/dataSet.js';
+import { readFer2013 } from '../data/fer2013.js';
+import { readImageFolder } from '../data/imageFolder.js';
+import { readJaffe } from '../data/jaffe.js';
+import { readOuluCasia } from '../data/ouluCasia.js';
+import { readSfew } from '../data/sfew.js';
+import { carveValidation, personIndependentFolds } from '../data/splits.js';
+import { readTfd } from '../data/tfd.js';
+import { writeFileAtomic } from '../engine/safetensors.js';
+import { ExpnetError } from '../errors.js';
+import { addConfusions, meanStd, metricsOfProbs, type Metrics } from '../eval/metrics.js';
+import type { Method, TrainConfig } from './config.js';
+import { loadImageSet, type ImageSet } from './imageSet.js';
+import { childContext, type RunContext } from './runContext.js';
+import { trainMethod, type TrainedModel } from './trainMethod.js';
+
+export const DATA_FORMATS = ['ckplus48', 'ckplus', 'fer2013', 'jaffe', 'oulu', 'sfew', 'tfd', 'folder', 'csv'] as const;
+export type DataFormat = (typeof DATA_FORMATS)[number];
+
+export function readDataSet(format: DataFormat, root: string): Promise<DataSet> {
+  switch (format) {
+    case 'ckplus48': return readCkPlus48(root);
+    case 'ckplus': return readCkPlus(root);
+    case 'fer2013': return readFer2013(root);
+    case 'jaffe': return readJaffe(root);
+    case 'oulu': return readOuluCasia(root);
+    case 'sfew': return readSfew(root);
+    case 'tfd': return readTfd(root);
+    case 'folder': return readImageFolder(root);
+    case 'csv': return readCsvManifest(root);
+  }
+}
+
+/** Every sample decoded once; subsets are views by position. */
+export async function loadAll(ds: DataSet, cfg: TrainConfig, ctx: RunContext): Promise<ImageSet> {
+  const s = cfg.student;
+  ctx.reporter.message(`decoding ${ds.samples.length} images of ${ds.name} at ${s.inputSize}×${s.inputSize}`);
+  const set = await loadImageSet(ds, ds.samples.map((_, i) => i), { channels: s.inChannels, height: s.inputSize, width: s.inputSize }, (m) => ctx.reporter.warn(m));
+  if (set.skipped.length > 0) ctx.reporter.warn(`${set.skipped.length} undecodable image(s) skipped`);
+  return set;
+}
+
+/** The images of `all` whose sample indices are in `indices` (skipped files drop out). */
+export function subset(all: ImageSet, indices: readonly number[]): ImageSet {
+  const pos = new Map(all.sampleIndex.map((s, p) => [s, p]));
+  const keep = indices.map((i) => pos.get(i)).filter((p): p is number => p !== undefined);
+  const per = all.shape.channels * all.shape.height * all.shape.width;
+  const x = new Float32Array(keep.length * per);
+  keep.forEach((p, k) => x.set(all.x.subarray(p * per, (p + 1) * per), k * per));
+  return { x, y: Int32Array.from(keep.map((p) => all.y[p] ?? 0)), sampleIndex: keep.map((p) => all.sampleIndex[p] ?? 0), shape: all.shape, skipped: [] };
+}
+
+function validationSplit(ds: DataSet, train: readonly number[], cfg: TrainConfig, seed: number): { train: number[]; validation: number[] } {
+  return cfg.valFraction > 0 ? carveValidation(train, ds.samples, cfg.valFraction, seed) : { train: [...train], validation: [] };
+}
+
+export interface MethodFold {
+  method: Method;
+  fold: number;
+  valAccuracy: number | null;
+  test: Metrics;
+  seconds: number;
+}
+
+export interface CvSummary {
+  dataSet: string;
+  folds: number;
+  labels: string[];
+  methods: Record<string, { accuracy: { mean: number; std: number }; balancedAccuracy: { mean: number; std: number }; confusion: number[][]; seconds: number }>;
+  results: MethodFold[];
+}
+
+function summarise(ds: DataSet, k: number, results: MethodFold[]): CvSummary {
+  const methods: CvSummary['methods'] = {};
+  for (const m of new Set(results.map((r) => r.method))) {
+    const rs = results.filter((r) => r.method === m);
+    methods[m] = {
+      accuracy: meanStd(rs.map((r) => r.test.accuracy)),
+      balancedAccuracy: meanStd(rs.map((r) => r.test.balancedAccuracy)),
+      confusion: addConfusions(rs.map((r) => r.test.confusion)),
+      seconds: rs.reduce((a, r) => a + r.seconds, 0),
+    };
+  }
+  return { dataSet: ds.name, folds: k, labels: [...ds.labels], methods, results };
+}
+
+/** Person-independent k-fold cross-validation of each method; results.json is rewritten after every fold. */
+export async function crossValidate(ds: DataSet, k: number, methods: readonly Method[], cfg: TrainConfig, ctx: RunContext): Promise<CvSummary> {
+  const all = await loadAll(ds, cfg, ctx);
+  const folds = personIndependentFolds(ds.samples, k, cfg.seed);
+  const results: MethodFold[] = [];
+  for (const [f, fold] of folds.entries()) {
+    const { train, validation } = validationSplit(ds, fold.train, cfg, cfg.seed + f);
+    const splits = { train: subset(all, train), val: subset(all, validation) };
+    const test = subset(all, fold.test);
+    for (const method of methods) {
+      const t0 = Date.now();
+      const fctx = childContext(ctx, `fold${f + 1}-${method}`);
+      ctx.reporter.message(`fold ${f + 1}/${k}, ${method}: train ${splits.train.y.length}, validation ${splits.val.y.length}, test ${test.y.length}`);
+      const trained = await trainMethod({ ...cfg, method }, splits, fctx, ds.labels.length);
+      const metrics = metricsOfProbs(test.y, trained.predict(test), ds.labels);
+      trained.dispose();
+      results.push({ method, fold: f + 1, valAccuracy: trained.valAccuracy, test: metrics, seconds: (Date.now() - t0) / 1000 });
+      ctx.log({ fold: f + 1, method, testAccuracy: metrics.accuracy, valAccuracy: trained.valAccuracy });
+      ctx.reporter.message(`fold ${f + 1} ${method}: test accuracy ${(100 * metrics.accuracy).toFixed(2)} %`);
+      writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
+    }
+  }
+  return summarise(ds, k, results);
+}
+
+/** Which samples train and which test, by the data set's own split names. */
+export function officialSplit(ds: DataSet): { train: number[]; test: number[]; testName: string | null } {
+  const train: number[] = [];
+  const test: number[] = [];
+  const testSplits = ['PublicTest', 'Val', 'test', 'Test'];
+  let testName: string | null = null;
+  ds.samples.forEach((s, i) => {
+    if (s.split === 'PrivateTest') return; // held out for blind scoring
+    if (s.split && testSplits.includes(s.split)) {
+      testName = s.split;
+      test.push(i);
+    } else train.push(i);
+  });
+  return { train, test, testName };
+}
+
+export interface TrainRun {
+  trained: TrainedModel;
+  test: Metrics | null;
+  testName: string | null;
+  valAccuracy: number | null;
+}
+
+/** Trains one method on the data set's training split and scores it on the test split if there is one. */
+export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunContext): Promise<TrainRun> {
+  const { train, test, testName } = officialSplit(ds);
+  if (train.length === 0) throw new ExpnetError('BAD_INPUT', `${ds.name}: no training samples`);
+  const all = await loadAll(ds, cfg, ctx);
+  const v = validationSplit(ds, train, cfg, cfg.seed);
+  const splits = { train: subset(all, v.train), val: subset(all, v.validation) };
+  ctx.reporter.message(`${cfg.method}: train ${splits.train.y.length}, validation ${splits.val.y.length}${testName ? `, ${testName} ${test.length}` : ''}`);
+  const trained = await trainMethod(cfg, splits, ctx, ds.labels.length);
+  const testSet = test.length > 0 ? subset(all, test) : null;
+  const metrics = testSet ? metricsOfProbs(testSet.y, trained.predict(testSet), ds.labels) : null;
+  const out = { method: cfg.method, valAccuracy: trained.valAccuracy, testName, test: metrics, stages: trained.stages };
+  writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
+  return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy };
+}

@@ -1,0 +1,139 @@
+/**
+ * The epoch loop shared by every stage: one native call per step (TrainStep), LR warm-up + cosine decay,
+ * progress reports, JSONL metrics, an atomic checkpoint each epoch, resume, a time limit, and model
+ * selection on validation data (never on a test split).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
+import { Optimizer } from '../engine/optim.js';
+import { TrainStep } from '../engine/program.js';
+import { cosineLr, warmup } from '../engine/schedules.js';
+import { disposeAll } from '../engine/scope.js';
+import type { Module } from '../engine/module.js';
+import type { Tensor } from '../engine/tensor.js';
+import { Rng } from '../data/rng.js';
+import type { StageConfig } from './config.js';
+import { epochBatches } from './imageSet.js';
+import type { RunContext } from './runContext.js';
+
+export interface StageSpec {
+  /** Checkpoint and log name, e.g. 'teacher', 'stageA', 'stageB'. */
+  name: string;
+  config: StageConfig;
+  /** Switched to train()/eval(); its state is checkpointed. */
+  model: Module;
+  params: readonly Tensor[];
+  /** Training-set size (batches are index lists into it). */
+  size: number;
+  /** The step's input tensors for a batch (disposed by the loop). */
+  batch(idx: readonly number[], rng: Rng): Tensor[];
+  /** Traced once: returns the scalar loss, then loss parts. */
+  loss(...inputs: Tensor[]): Tensor[];
+  partNames?: readonly string[];
+  /** Validation score, higher is better (e.g. accuracy); the best epoch's weights are kept. */
+  validate?: () => number;
+}
+
+export interface StageResult {
+  epochsRun: number;
+  bestScore: number | null;
+  bestEpoch: number | null;
+  /** True when the time limit stopped the stage early (resume to continue). */
+  interrupted: boolean;
+  seconds: number;
+}
+
+interface Saved {
+  epoch: number;
+  bestScore: number | null;
+  bestEpoch: number | null;
+}
+
+/** A seed for (run seed, stage, epoch, step): batches are reproducible without carrying RNG state. */
+export function derivedSeed(seed: number, stage: string, ...parts: number[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const ch of stage) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  for (const p of parts) h = Math.imul(h ^ (p + 0x632be5ab), 0x85ebca6b) >>> 0;
+  return h;
+}
+
+export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageResult> {
+  const c = spec.config;
+  const t0 = Date.now();
+  const ckpt = join(ctx.dir, `${spec.name}.ckpt.safetensors`);
+  const best = join(ctx.dir, `${spec.name}.best.safetensors`);
+  const optimizer = new Optimizer(c.optimizer, spec.params, { lr: c.lr, weightDecay: c.weightDecay, ...(c.optimizer === 'sgd' ? { momentum: c.momentum } : {}) });
+  const perEpoch = Math.floor(spec.size / c.batchSize) + (spec.size % c.batchSize >= 2 ? 1 : 0);
+  const total = Math.max(1, perEpoch * c.epochs);
+  const warm = Math.min(total - 1, perEpoch * c.warmupEpochs);
+  const schedule = warmup(warm, cosineLr(total - warm), 0.1);
+
+  spec.model.train();
+  const exampleRng = new Rng(derivedSeed(ctx.seed, spec.name, -1));
+  const example = spec.batch(Array.from({ length: Math.min(c.batchSize, spec.size) }, (_, i) => i), exampleRng);
+  const step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm);
+  disposeAll(example);
+  // Restore after tracing: the traced forward ran once for real (BN statistics, dropout RNG).
+  let saved: Saved = { epoch: 0, bestScore: null, bestEpoch: null };
+  if (ctx.resume && existsSync(ckpt)) {
+    saved = loadCheckpoint(ckpt, { model: spec.model, optimizer }) as Saved;
+    ctx.reporter.message(`${spec.name}: resumed after epoch ${saved.epoch}`);
+  }
+
+  let interrupted = false;
+  let epoch = saved.epoch;
+  try {
+    for (; epoch < c.epochs && !interrupted; epoch++) {
+      spec.model.train();
+      const batches = epochBatches(spec.size, c.batchSize, new Rng(derivedSeed(ctx.seed, spec.name, epoch)));
+      const sums = new Float64Array(1 + (spec.partNames?.length ?? 0));
+      let seen = 0;
+      const te = Date.now();
+      for (const [k, idx] of batches.entries()) {
+        const g = epoch * perEpoch + k;
+        optimizer.scaleLr(schedule(g));
+        const inputs = spec.batch(idx, new Rng(derivedSeed(ctx.seed, spec.name, epoch, k)));
+        const r = await step.stepAsync(inputs);
+        disposeAll(inputs);
+        r.outputs.forEach((t, i) => {
+          if (i < sums.length) sums[i] = (sums[i] ?? 0) + t.item() * idx.length;
+          t.dispose();
+        });
+        if (!Number.isFinite(r.loss)) throw new Error(`${spec.name}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${k + 1}; lower the learning rate`);
+        seen += idx.length;
+        const secs = (Date.now() - te) / 1000;
+        ctx.reporter.progress({
+          stage: spec.name,
+          epoch: epoch + 1,
+          epochs: c.epochs,
+          step: k + 1,
+          steps: batches.length,
+          loss: (sums[0] ?? 0) / seen,
+          imagesPerSec: seen / Math.max(secs, 1e-9),
+          etaSec: (secs / (k + 1)) * (batches.length - k - 1 + (c.epochs - epoch - 1) * batches.length),
+        });
+        if (ctx.deadline > 0 && Date.now() > ctx.deadline) interrupted = true;
+      }
+      if (interrupted) break; // the partial epoch is not saved: resuming repeats it exactly
+      spec.model.eval();
+      const score = spec.validate ? spec.validate() : null;
+      const record: Record<string, unknown> = { stage: spec.name, epoch: epoch + 1, loss: (sums[0] ?? 0) / Math.max(seen, 1), lr: optimizer.getLr(), sec: (Date.now() - te) / 1000 };
+      spec.partNames?.forEach((n, i) => (record[n] = (sums[i + 1] ?? 0) / Math.max(seen, 1)));
+      if (score !== null) record['val'] = score;
+      ctx.log(record);
+      if (score !== null && (saved.bestScore === null || score > saved.bestScore)) {
+        saved.bestScore = score;
+        saved.bestEpoch = epoch + 1;
+        saveCheckpoint(best, { model: spec.model });
+      }
+      saved.epoch = epoch + 1;
+      saveCheckpoint(ckpt, { model: spec.model, optimizer, extra: saved });
+    }
+  } finally {
+    step.dispose();
+  }
+  if (!interrupted && spec.validate && existsSync(best)) loadCheckpoint(best, { model: spec.model });
+  spec.model.eval();
+  return { epochsRun: saved.epoch, bestScore: saved.bestScore, bestEpoch: saved.bestEpoch, interrupted, seconds: (Date.now() - t0) / 1000 };
+}

@@ -1,0 +1,193 @@
+/**
+ * FaceNet2ExpNet and its baselines as data: which stages run, on which parameters, with which loss.
+ *  - finetune: the pretrained face net + new classifier, fine-tuned on expression labels (paper's step 1);
+ *  - fn2en: that fine-tuned net frozen; stage (a) the student's conv layers regress its feature map;
+ *           stage (b) FC layers appended, the whole student trained with cross-entropy;
+ *  - scratch: the same student, stage (b) only.
+ */
+import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/functional.js';
+import { Conv2d } from '../engine/layers.js';
+import { Module } from '../engine/module.js';
+import { noGrad } from '../engine/runtime.js';
+import { tidy } from '../engine/scope.js';
+import type { Tensor } from '../engine/tensor.js';
+import { DEFAULT_AUGMENT } from '../data/augment.js';
+import type { Rng } from '../data/rng.js';
+import { ExpNet } from '../nets/expNet.js';
+import type { FaceNet } from '../nets/faceNet.js';
+import { FaceNetClassifier } from '../nets/faceNetClassifier.js';
+import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
+import type { Method, TrainConfig } from './config.js';
+import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
+import { fitStage, type StageResult } from './fitStage.js';
+import { batchOf, labelsOf, toTeacherInput, type ImageSet } from './imageSet.js';
+import type { RunContext } from './runContext.js';
+
+export interface Splits {
+  train: ImageSet;
+  /** Held-out training subjects/images for model selection (may be empty). */
+  val: ImageSet;
+}
+
+export interface TrainedModel {
+  method: Method;
+  /** The deployable net: the student for fn2en/scratch, the fine-tuned face net for finetune. */
+  model: ExpNet | FaceNetClassifier;
+  /** Class probabilities for every image of a set. */
+  predict(set: ImageSet): Float32Array[];
+  valAccuracy: number | null;
+  stages: Record<string, StageResult>;
+  dispose(): void;
+}
+
+/** Student + optional 1×1 adapter, trained together in stage (a). */
+class Regressor extends Module {
+  constructor(readonly student: ExpNet, readonly adapter: Conv2d | null) {
+    super();
+    this.child('student', student);
+    if (adapter) this.child('adapter', adapter);
+  }
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      const f = this.student.features(x);
+      return this.adapter ? this.adapter.forward(f) : f;
+    });
+  }
+}
+
+const mirrors = (n: number, rng: Rng): number[] => Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+const hasVal = (s: Splits): boolean => s.val.y.length > 0;
+
+async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet) {
+  const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil);
+  ctx.reporter.message('face net: caching the frozen layers (2 views per training image)');
+  const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
+  const train = buildCache(splits.train, 2, cls, frozen);
+  const val = hasVal(splits) ? buildCache(splits.val, 1, cls, frozen) : null;
+  const valAcc = (): number =>
+    accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, []), (f) => cls.fromFrozen(f)), splits.val.y);
+  const sc = cfg.teacher.stage;
+  const stage =
+    cfg.teacher.fineTune || cfg.method === 'finetune'
+      ? await fitStage(ctx, {
+          name: 'teacher',
+          config: sc,
+          model: cls,
+          params: cls.trainableParameters(),
+          size: splits.train.y.length,
+          batch: (idx, rng) => [cachedBatch(train, idx, mirrors(idx.length, rng)), labelsOf(splits.train, idx)],
+          loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
+          ...(val ? { validate: valAcc } : {}),
+        })
+      : null;
+  return { cls, train, stage, valAccuracy: val ? valAcc() : null };
+}
+
+/** Stage (a) targets: the fine-tuned teacher's feature, pooled to the student's map size, optionally scaled to unit std. */
+function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: FeatureCache, n: number, student: ExpNet): FeatureCache {
+  const [, h, w] = student.featureShape;
+  const targets = mapCache(frozen, n, cls, (f) => {
+    const t = cls.featureFromFrozen(f, cfg.stageA.target);
+    return t.shape[2] === h && t.shape[3] === w ? t : adaptiveAvgPool2d(t, [h, w]);
+  });
+  if (cfg.stageA.normalizeTarget) {
+    let s = 0;
+    let s2 = 0;
+    for (const v of targets.data) {
+      s += v;
+      s2 += v * v;
+    }
+    const m = s / targets.data.length;
+    const std = Math.sqrt(Math.max(s2 / targets.data.length - m * m, 1e-12));
+    for (let i = 0; i < targets.data.length; i++) targets.data[i] = (targets.data[i] as number) / std;
+  }
+  return targets;
+}
+
+function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet): Promise<StageResult> {
+  const sc = cfg.stageB;
+  const valAcc = (): number => accuracyOf(predictStudent(student, splits.val), splits.val.y);
+  return fitStage(ctx, {
+    name: 'stageB',
+    config: sc,
+    model: student,
+    params: student.parameters(),
+    size: splits.train.y.length,
+    batch: (idx, rng) => {
+      const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng));
+      return [b.x, b.y];
+    },
+    loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
+    ...(hasVal(splits) ? { validate: valAcc } : {}),
+  });
+}
+
+export function predictStudent(student: ExpNet, set: ImageSet): Float32Array[] {
+  return predictProbs(set.y.length, student, (i) => batchOf(set, i, null, null).x, (x) => student.forward(x));
+}
+
+/**
+ * Trains one method on a training split (with validation data for model selection) and returns the
+ * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
+ */
+export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet): Promise<TrainedModel> {
+  const stages: Record<string, StageResult> = {};
+  const studentCfg = { ...cfg.student, numClasses: classes };
+  if (cfg.method === 'scratch') {
+    const student = new ExpNet(studentCfg);
+    stages['stageB'] = await studentStageB(cfg, splits, ctx, student);
+    return studentResult(cfg.method, student, splits, stages);
+  }
+  const teacher = await trainTeacher(cfg, splits, ctx, classes, teacherNet ?? (await createPretrainedFaceNet()));
+  if (teacher.stage) stages['teacher'] = teacher.stage;
+  const { cls } = teacher;
+  if (cfg.method === 'finetune') {
+    const predict = (set: ImageSet): Float32Array[] =>
+      predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
+    return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, dispose: () => cls.dispose() };
+  }
+  const student = new ExpNet(studentCfg);
+  ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, 2 views per image)`);
+  const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student);
+  const [tc] = targets.shape as [number];
+  const adapter = tc === student.featureShape[0] ? null : new Conv2d(student.featureShape[0], tc, 1);
+  const reg = new Regressor(student, adapter);
+  const sa = cfg.stageA;
+  stages['stageA'] = await fitStage(ctx, {
+    name: 'stageA',
+    config: sa,
+    model: reg,
+    params: [...student.convParameters(), ...(adapter?.parameters() ?? [])],
+    size: splits.train.y.length,
+    batch: (idx, rng) => {
+      const views = mirrors(idx.length, rng);
+      return [batchOf(splits.train, idx, null, null, views).x, cachedBatch(targets, idx, views)];
+    },
+    loss: (x, t) => {
+      const p = reg.forward(x);
+      return [sa.loss === 'l1' ? l1Loss(p, t as Tensor) : mseLoss(p, t as Tensor)];
+    },
+  });
+  cls.dispose();
+  adapter?.dispose();
+  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets)) });
+  stages['stageB'] = await studentStageB(cfg, splits, ctx, student);
+  return studentResult(cfg.method, student, splits, stages);
+}
+
+/** 1 − MSE / Var(target) of stage (a) on (up to 512) training images, view 0. */
+function explained(reg: Regressor, set: ImageSet, targets: FeatureCache): number {
+  const n = Math.min(512, set.y.length);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  return tidy(() => {
+    reg.eval();
+    const t = cachedBatch(targets, idx, []);
+    const mse = mseLoss(reg.forward(batchOf(set, idx, null, null).x), t).item();
+    return 1 - mse / t.var().item();
+  });
+}
+
+function studentResult(method: Method, student: ExpNet, splits: Splits, stages: Record<string, StageResult>): TrainedModel {
+  const valAccuracy = hasVal(splits) ? accuracyOf(predictStudent(student, splits.val), splits.val.y) : null;
+  return { method, model: student, predict: (set) => predictStudent(student, set), valAccuracy, stages, dispose: () => student.dispose() };
+}
