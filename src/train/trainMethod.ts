@@ -8,7 +8,7 @@
 import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/functional.js';
 import { Conv2d } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
-import { noGrad } from '../engine/runtime.js';
+import { manualSeed, noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
@@ -131,6 +131,7 @@ export function predictStudent(student: ExpNet, set: ImageSet): Float32Array[] {
  * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
  */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet): Promise<TrainedModel> {
+  manualSeed(cfg.seed); // weight initialisation and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
   if (cfg.method === 'scratch') {
@@ -139,12 +140,14 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     return studentResult(cfg.method, student, splits, stages);
   }
   const teacher = await trainTeacher(cfg, splits, ctx, classes, teacherNet ?? (await createPretrainedFaceNet()));
+  // A caller's teacher is the caller's to dispose; only the head added here is ours.
+  const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
   const { cls } = teacher;
   if (cfg.method === 'finetune') {
     const predict = (set: ImageSet): Float32Array[] =>
       predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
-    return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, dispose: () => cls.dispose() };
+    return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, dispose: disposeTeacher };
   }
   const student = new ExpNet(studentCfg);
   ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, 2 views per image)`);
@@ -168,7 +171,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
       return [sa.loss === 'l1' ? l1Loss(p, t as Tensor) : mseLoss(p, t as Tensor)];
     },
   });
-  cls.dispose();
+  disposeTeacher();
   adapter?.dispose();
   ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets)) });
   stages['stageB'] = await studentStageB(cfg, splits, ctx, student);

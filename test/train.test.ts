@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readCsvManifest } from '../src/data/csvManifest.js';
+import type { DataSet } from '../src/data/dataSet.js';
+import { readSafetensors } from '../src/engine/safetensors.js';
+import { liveTensors } from '../src/engine/runtime.js';
+import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
+import { resolveConfig, type TrainConfig } from '../src/train/config.js';
+import { loadAll, subset } from '../src/train/experiment.js';
+import { createRunContext } from '../src/train/runContext.js';
+import { trainMethod, type Splits } from '../src/train/trainMethod.js';
+import { writeSyntheticFaces } from './helpers/syntheticFaces.js';
+
+const quick = (over: Record<string, unknown> = {}): TrainConfig =>
+  resolveConfig(
+    {
+      valFraction: 0.25,
+      teacher: { stage: { epochs: 2, batchSize: 8 } },
+      stageA: { epochs: 3, batchSize: 8, warmupEpochs: 0 },
+      stageB: { epochs: 4, batchSize: 8, warmupEpochs: 0, augment: false },
+    },
+    over,
+  );
+
+function losses(dir: string, stage: string): number[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { stage?: string; loss?: number })
+    .filter((r) => r.stage === stage && r.loss !== undefined)
+    .map((r) => r.loss as number);
+}
+
+describe('training stages on synthetic data', () => {
+  let ds: DataSet;
+  let manifest: string;
+  let splits: Splits;
+  before(async () => {
+    const w = await writeSyntheticFaces();
+    manifest = w.manifest;
+    ds = await readCsvManifest(manifest);
+    const cfg = quick();
+    const ctx = createRunContext(mkdtempSync(join(tmpdir(), 'expnet-run-')), { seed: 1 });
+    const all = await loadAll(ds, cfg, ctx);
+    const n = all.y.length;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    splits = { train: subset(all, idx.filter((i) => i % 4 !== 0)), val: subset(all, idx.filter((i) => i % 4 === 0)) };
+  });
+
+  test('config resolver rejects unknown keys and wrong types with their path', () => {
+    assert.throws(() => resolveConfig({ stageB: { epoch: 3 } }), /config\.stageB\.epoch: unknown option/);
+    assert.throws(() => resolveConfig({ stageB: { lr: 'fast' } }), /config\.stageB\.lr: expected a number/);
+    assert.throws(() => resolveConfig({ method: 'magic' }), /config\.method/);
+    assert.equal(resolveConfig({ stageB: { lr: 0.5 } }).stageB.lr, 0.5);
+  });
+
+  test('scratch: stage (b) loss goes down and the model learns the classes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-scratch-'));
+    const base = liveTensors();
+    const t = await trainMethod(quick({ method: 'scratch', stageB: { epochs: 6 } }), splits, createRunContext(dir, { seed: 1 }), 3);
+    const l = losses(dir, 'stageB');
+    assert.ok((l.at(-1) ?? 9) < (l[0] ?? 0), `loss ${l.join(' → ')}`);
+    assert.ok((t.valAccuracy ?? 0) >= 0.6, `validation accuracy ${t.valAccuracy}`);
+    t.dispose();
+    assert.ok(liveTensors() - base <= 2, `live tensors ${base} → ${liveTensors()}`);
+  });
+
+  test('fn2en: stage (a) regression loss goes down; the frozen teacher is unchanged', async () => {
+    const teacher = await createPretrainedFaceNet();
+    const before = new Map([...teacher.stateDict()].map(([k, v]) => [k, v.floats()]));
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-fn2en-'));
+    const t = await trainMethod(quick({ method: 'fn2en', teacher: { fineTune: false } }), splits, createRunContext(dir, { seed: 1 }), 3, teacher);
+    const la = losses(dir, 'stageA');
+    assert.ok((la.at(-1) ?? 9) < (la[0] ?? 0), `stage (a) loss ${la.join(' → ')}`);
+    assert.equal(losses(dir, 'stageB').length, 4);
+    for (const [k, v] of before) assert.deepEqual(teacher.stateDict().get(k)?.floats(), v, `teacher weight ${k} changed`);
+    t.dispose();
+    teacher.dispose();
+  });
+
+  test('finetune: the face net with a new head trains on cached frozen features', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-ft-'));
+    const t = await trainMethod(quick({ method: 'finetune', teacher: { stage: { epochs: 4 } } }), splits, createRunContext(dir, { seed: 1 }), 3);
+    const l = losses(dir, 'teacher');
+    assert.ok((l.at(-1) ?? 9) < (l[0] ?? 0), `loss ${l.join(' → ')}`);
+    assert.equal(t.predict(splits.val).length, splits.val.y.length);
+    t.dispose();
+  });
+
+  describe('CLI: kill mid-run, resume, same final weights', () => {
+    const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+    const cli = (args: string[]) => [...process.execArgv, main, ...args];
+    const common = ['--data', '', '--format', 'csv', '--method', 'scratch', '--seed', '3', '--threads', '1', '--quiet',
+      '--set', 'stageB.epochs=4', '--set', 'stageB.batchSize=8', '--set', 'stageB.augment=false'];
+    let dirs: string[] = [];
+    after(() => (dirs = []));
+
+    test('an interrupted and resumed run equals an uninterrupted one', async () => {
+      const args = common.map((a) => (a === '' ? manifest : a));
+      const full = mkdtempSync(join(tmpdir(), 'expnet-full-'));
+      const killed = mkdtempSync(join(tmpdir(), 'expnet-killed-'));
+      dirs.push(full, killed);
+      const r1 = spawnSync(process.execPath, cli(['train', ...args, '--out', full]), { encoding: 'utf8' });
+      assert.equal(r1.status, 0, r1.stderr);
+      // Second run: SIGKILL as soon as the epoch-2 checkpoint exists, then --resume.
+      const child = spawn(process.execPath, cli(['train', ...args, '--out', killed]), { stdio: 'ignore' });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const m = join(killed, 'metrics.jsonl');
+          if (existsSync(m) && readFileSync(m, 'utf8').split('\n').filter((l) => l.includes('"epoch":2')).length > 0) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve();
+          }
+        }, 20);
+        child.on('exit', () => {
+          clearInterval(timer);
+          resolve();
+        });
+        setTimeout(() => reject(new Error('timeout')), 120_000).unref();
+      });
+      assert.ok(!existsSync(join(killed, 'model.safetensors')), 'the run finished before it could be killed');
+      const r2 = spawnSync(process.execPath, cli(['train', ...args, '--out', killed, '--resume']), { encoding: 'utf8' });
+      assert.equal(r2.status, 0, r2.stderr);
+      const a = readSafetensors(join(full, 'model.safetensors')).tensors;
+      const b = readSafetensors(join(killed, 'model.safetensors')).tensors;
+      assert.equal(a.size, b.size);
+      for (const [k, t] of a) assert.deepEqual(b.get(k)?.data, t.data, `weight ${k} differs after resume`);
+    });
+
+    test('bad flags exit 2 with a message; a missing data folder exits 3', () => {
+      const r = spawnSync(process.execPath, cli(['train', '--data', manifest, '--set', 'stageB.nope=1']), { encoding: 'utf8' });
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /stageB\.nope: unknown option/);
+      const r2 = spawnSync(process.execPath, cli(['train', '--data', join(tmpdir(), 'no-such-folder-expnet'), '--format', 'folder', '--out', mkdtempSync(join(tmpdir(), 'expnet-bad-'))]), { encoding: 'utf8' });
+      assert.equal(r2.status, 3, r2.stderr);
+    });
+  });
+});
