@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { ExpnetError } from '../errors.js';
+import type { DataSet, Sample } from './dataSet.js';
+import { readClassFolders } from './imageFolder.js';
+import { BASIC7_LABELS, tryCanonicalLabel } from './labels.js';
+import { listDir } from './listDir.js';
+
+/**
+ * The folder inside a split that holds the expression folders: the split folder itself when it has any
+ * expression-named folder, else its single subfolder (e.g. `Train/Train_Aligned_Faces/`).
+ */
+async function expressionRoot(splitDir: string): Promise<string> {
+  const { dirs } = await listDir(splitDir);
+  if (dirs.some((d) => tryCanonicalLabel(d) !== undefined)) return splitDir;
+  const only = dirs.length === 1 ? dirs[0] : undefined;
+  if (only !== undefined) return expressionRoot(path.join(splitDir, only));
+  throw new ExpnetError('NOT_FOUND', `${splitDir}: expected expression folders (Angry, Disgust, ...), found ${dirs.join(', ') || 'none'}`);
+}
+
+/**
+ * Reads SFEW 2.0: `<root>/Train/<Expression>/*.png` and `<root>/Val/<Expression>/*.png` (split names matched
+ * case-insensitively; one intermediate folder such as `Train_Aligned_Faces/` is descended into). Expressions
+ * Angry, Disgust, Fear, Happy, Neutral, Sad, Surprise (class order BASIC7_LABELS); split = 'Train' | 'Val'.
+ * The unlabelled Test split is not read. SFEW has no subject ids.
+ */
+export async function readSfew(root: string): Promise<DataSet> {
+  const abs = path.resolve(root);
+  const { dirs } = await listDir(abs);
+  const samples: Sample[] = [];
+  for (const split of ['Train', 'Val'] as const) {
+    const dir = dirs.find((d) => d.toLowerCase() === split.toLowerCase());
+    if (dir === undefined) continue;
+    const part = await readClassFolders(await expressionRoot(path.join(abs, dir)), abs, { labels: BASIC7_LABELS, split });
+    samples.push(...part);
+  }
+  if (samples.length === 0) throw new ExpnetError('NOT_FOUND', `${abs}: expected SFEW 2.0 Train/ and Val/ expression folders, found no images`);
+  return { name: 'sfew', root: abs, labels: BASIC7_LABELS, samples };
+}
