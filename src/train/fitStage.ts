@@ -90,17 +90,35 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
       const sums = new Float64Array(1 + (spec.partNames?.length ?? 0));
       let seen = 0;
       const te = Date.now();
+      // The next batch is cut and augmented on the JS thread while the current step runs on a worker thread.
+      let dataMs = 0;
+      const make = (k: number): Tensor[] => {
+        const t = Date.now();
+        const b = spec.batch(batches[k] ?? [], new Rng(derivedSeed(ctx.seed, spec.name, epoch, k)));
+        dataMs += Date.now() - t;
+        return b;
+      };
+      let next = batches.length > 0 ? make(0) : [];
       for (const [k, idx] of batches.entries()) {
         const g = epoch * perEpoch + k;
         optimizer.scaleLr(schedule(g));
-        const inputs = spec.batch(idx, new Rng(derivedSeed(ctx.seed, spec.name, epoch, k)));
-        const r = await step.stepAsync(inputs);
-        disposeAll(inputs);
+        const inputs = next;
+        const running = step.stepAsync(inputs);
+        next = k + 1 < batches.length ? make(k + 1) : [];
+        let r;
+        try {
+          r = await running;
+        } finally {
+          disposeAll(inputs);
+        }
         r.outputs.forEach((t, i) => {
           if (i < sums.length) sums[i] = (sums[i] ?? 0) + t.item() * idx.length;
           t.dispose();
         });
-        if (!Number.isFinite(r.loss)) throw new Error(`${spec.name}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${k + 1}; lower the learning rate`);
+        if (!Number.isFinite(r.loss)) {
+          disposeAll(next);
+          throw new Error(`${spec.name}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${k + 1}; lower the learning rate`);
+        }
         seen += idx.length;
         const secs = (Date.now() - te) / 1000;
         ctx.reporter.progress({
@@ -113,12 +131,16 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
           imagesPerSec: seen / Math.max(secs, 1e-9),
           etaSec: (secs / (k + 1)) * (batches.length - k - 1 + (c.epochs - epoch - 1) * batches.length),
         });
-        if (ctx.deadline > 0 && Date.now() > ctx.deadline) interrupted = true;
+        if (ctx.deadline > 0 && Date.now() > ctx.deadline) {
+          interrupted = true;
+          break;
+        }
       }
+      disposeAll(next);
       if (interrupted) break; // the partial epoch is not saved: resuming repeats it exactly
       spec.model.eval();
       const score = spec.validate ? spec.validate() : null;
-      const record: Record<string, unknown> = { stage: spec.name, epoch: epoch + 1, loss: (sums[0] ?? 0) / Math.max(seen, 1), lr: optimizer.getLr(), sec: (Date.now() - te) / 1000 };
+      const record: Record<string, unknown> = { stage: spec.name, epoch: epoch + 1, loss: (sums[0] ?? 0) / Math.max(seen, 1), lr: optimizer.getLr(), sec: (Date.now() - te) / 1000, dataSec: dataMs / 1000 };
       spec.partNames?.forEach((n, i) => (record[n] = (sums[i + 1] ?? 0) / Math.max(seen, 1)));
       if (score !== null) record['val'] = score;
       ctx.log(record);
