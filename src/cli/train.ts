@@ -24,6 +24,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '));
   const ds = await readDataSet(format, data);
   const run = await trainOnDataSet(ds, cfg, ctx);
+  if (run.trained.interrupted) {
+    process.stdout.write(`${cfg.method}: stopped by --max-time; continue with the same command plus --resume --out ${ctx.dir}\n`);
+    run.trained.dispose();
+    return 0;
+  }
   if (run.trained.model instanceof ExpNet) {
     const path = join(ctx.dir, 'model.safetensors');
     saveExpNetModel(path, run.trained.model, {

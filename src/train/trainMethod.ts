@@ -37,6 +37,8 @@ export interface TrainedModel {
   predict(set: ImageSet): Float32Array[];
   valAccuracy: number | null;
   stages: Record<string, StageResult>;
+  /** True when the time limit stopped training before the last stage ended (resume to finish). */
+  interrupted: boolean;
   dispose(): void;
 }
 
@@ -144,10 +146,10 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
   const { cls } = teacher;
-  if (cfg.method === 'finetune') {
+  if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
     const predict = (set: ImageSet): Float32Array[] =>
       predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
-    return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, dispose: disposeTeacher };
+    return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
   const student = new ExpNet(studentCfg);
   ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, 2 views per image)`);
@@ -173,6 +175,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   });
   disposeTeacher();
   adapter?.dispose();
+  if (stages['stageA'].interrupted) return studentResult(cfg.method, student, splits, stages);
   ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets)) });
   stages['stageB'] = await studentStageB(cfg, splits, ctx, student);
   return studentResult(cfg.method, student, splits, stages);
@@ -192,5 +195,6 @@ function explained(reg: Regressor, set: ImageSet, targets: FeatureCache): number
 
 function studentResult(method: Method, student: ExpNet, splits: Splits, stages: Record<string, StageResult>): TrainedModel {
   const valAccuracy = hasVal(splits) ? accuracyOf(predictStudent(student, splits.val), splits.val.y) : null;
-  return { method, model: student, predict: (set) => predictStudent(student, set), valAccuracy, stages, dispose: () => student.dispose() };
+  const interrupted = Object.values(stages).some((st) => st.interrupted);
+  return { method, model: student, predict: (set) => predictStudent(student, set), valAccuracy, stages, interrupted, dispose: () => student.dispose() };
 }
