@@ -3,9 +3,14 @@
 import { ExpnetError, type ExpnetErrorCode } from '../errors.js';
 import { CV_HELP, cvCommand } from './cv.js';
 import { TRAIN_HELP, trainCommand } from './train.js';
+import { BUNDLE_HELP, bundleCommand, EXPORT_HELP, exportCommand } from './export.js';
+import { PREDICT_HELP, predictCommand } from './predict.js';
 
 type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
+  predict: { run: predictCommand, help: PREDICT_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
+  bundle: { run: bundleCommand, help: BUNDLE_HELP },
   train: { run: trainCommand, help: TRAIN_HELP },
   cv: { run: cvCommand, help: CV_HELP },
 };
