@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { bundleCommand } from '../src/cli/export.js';
+import { packageRoot } from '../src/engine/native.js';
+import { ExpNet } from '../src/nets/expNet.js';
+import { saveExpNetModel } from '../src/nets/modelCard.js';
+import { bundledModelDir } from '../src/infer/modelBundle.js';
+import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
+
+const astronaut = join(packageRoot(), 'examples', 'astronaut.png');
+const LABELS = ['anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise', 'neutral'];
+
+/** A PNG whose header claims width × height but holds no pixels (a decompression-bomb stand-in). */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8);
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('recognizer (detect → landmarks → align → classify on ONNX Runtime)', () => {
+  let dir: string;
+  let rec: Recognizer;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'expnet-bundle-'));
+    const m = new ExpNet({ numClasses: LABELS.length }).eval();
+    const modelPath = join(dir, 'model.safetensors');
+    saveExpNetModel(modelPath, m, {
+      name: 'test', task: 'expression', arch: 'expnet', input: { size: 48, channels: 1, range: [0, 1], layout: 'NCHW' },
+      labels: LABELS, config: m.config, method: 'scratch', training: { data: 'none', command: 'test', seed: 0, epochs: {} },
+      metrics: {}, licence: 'MIT', provenance: 'test', created: new Date(0).toISOString(),
+    });
+    m.dispose();
+    assert.equal(await bundleCommand(['--model', modelPath, '--out', dir, '--name', 'test-model']), 0);
+    rec = await createRecognizer({ modelDir: dir, expressionModel: 'test-model' });
+  });
+  after(async () => rec?.dispose());
+
+  test('finds the astronaut face, with 68 landmarks and a probability per label', async () => {
+    const r = await rec.detect(astronaut);
+    assert.equal(r.faces.length, 1);
+    const f = r.faces[0]!;
+    assert.ok(f.box.x > 150 && f.box.x < 210 && f.box.width > 60 && f.box.width < 120, JSON.stringify(f.box));
+    assert.equal(f.landmarks.length, 68);
+    assert.deepEqual(Object.keys(f.expressions), LABELS);
+    const sum = Object.values(f.expressions).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4);
+    assert.equal(f.label, LABELS[Object.values(f.expressions).indexOf(Math.max(...Object.values(f.expressions)))]);
+  });
+
+  test('no face is an empty result, not an error', async () => {
+    const blank = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 30, g: 120, b: 200 } } }).png().toBuffer();
+    assert.deepEqual((await rec.detect(blank)).faces, []);
+  });
+
+  test('gray, RGBA, CMYK, 16-bit, EXIF-rotated and animated inputs are handled', async () => {
+    const src = sharp(astronaut);
+    const variants: Record<string, Buffer> = {
+      gray: await src.clone().grayscale().png().toBuffer(),
+      rgba: await src.clone().ensureAlpha().png().toBuffer(),
+      cmyk: await src.clone().toColourspace('cmyk').jpeg().toBuffer(),
+      sixteen: await src.clone().toColourspace('rgb16').png().toBuffer(),
+      gif: await src.clone().gif().toBuffer(),
+    };
+    for (const [name, buf] of Object.entries(variants)) assert.equal((await rec.detect(buf)).faces.length, 1, name);
+    // Stored rotated 90° clockwise with EXIF orientation 8: shown upright, 512×512 either way, face found.
+    const rotated = await src.clone().rotate(90).withMetadata({ orientation: 8 }).jpeg().toBuffer();
+    const r = await rec.detect(rotated);
+    assert.equal(r.faces.length, 1);
+    assert.ok(Math.abs(r.faces[0]!.box.x - 181) < 15, `EXIF orientation honoured: box ${JSON.stringify(r.faces[0]!.box)}`);
+  });
+
+  test('broken inputs are clear errors naming the input', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'expnet-bad-'));
+    const jpeg = await sharp(astronaut).jpeg().toBuffer();
+    const bad: Record<string, Buffer> = {
+      'empty.png': Buffer.alloc(0),
+      'truncated.jpg': jpeg.subarray(0, jpeg.length >> 1),
+      'text.png': Buffer.from('this is not an image\n'),
+      'huge.png': pngHeaderOnly(60000, 60000),
+    };
+    for (const [name, buf] of Object.entries(bad)) {
+      const p = join(d, name);
+      writeFileSync(p, buf);
+      await assert.rejects(rec.detect(p), (e: Error) => e.message.includes(p) && (e as { code?: string }).code === 'BAD_IMAGE', name);
+    }
+    await assert.rejects(rec.detect(join(d, 'missing.png')), /missing\.png/);
+  });
+
+  test('1,000 crop predictions do not grow memory (no native/ORT leak)', async () => {
+    const crop = await sharp(astronaut).extract({ left: 180, top: 70, width: 90, height: 110 }).png().toBuffer();
+    for (let i = 0; i < 100; i++) await rec.classifyCrop(crop);
+    const rss0 = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) await rec.classifyCrop(crop);
+    const grown = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    assert.ok(grown < 40, `RSS grew by ${grown.toFixed(1)} MiB over 1,000 predictions`);
+  });
+
+  test('CLI: table, JSON, CSV, exit codes for unreadable files and missing inputs', () => {
+    const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+    const run = (...args: string[]) => spawnSync(process.execPath, [...process.execArgv, main, 'predict', '--models', dir, '--model', 'test-model', ...args], { encoding: 'utf8' });
+    const t = run(astronaut);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /face 1 +box \d+,\d+/);
+    const j = run('--json', astronaut);
+    const parsed = JSON.parse(j.stdout) as { labels: string[]; results: { faces: unknown[] }[] };
+    assert.deepEqual(parsed.labels, LABELS);
+    assert.equal(parsed.results[0]?.faces.length, 1);
+    const c = run('--csv', astronaut);
+    assert.equal(c.stdout.trim().split('\n').length, 2);
+    const badFile = join(mkdtempSync(join(tmpdir(), 'expnet-cli-')), 'bad.jpg');
+    writeFileSync(badFile, 'nope');
+    const b = run(astronaut, badFile);
+    assert.equal(b.status, 4);
+    assert.match(b.stderr, /bad\.jpg/);
+    assert.equal(run(join(tmpdir(), 'expnet-no-such-*.png')).status, 3);
+    const ann = mkdtempSync(join(tmpdir(), 'expnet-ann-'));
+    assert.equal(run('--annotate', ann, astronaut).status, 0);
+    assert.ok(readFileSync(join(ann, 'astronaut.annotated.png')).length > 1000);
+  });
+
+  test('the bundled default model says the smiling astronaut is happy', { skip: !existsSync(join(bundledModelDir(), 'expnet-fer2013.onnx')) && 'models/expnet-fer2013.onnx not bundled yet' }, async () => {
+    const def = await createRecognizer();
+    const r = await def.detect(astronaut);
+    await def.dispose();
+    assert.equal(r.faces.length, 1);
+    assert.equal(r.faces[0]!.label, 'happy');
+  });
+});
