@@ -2,7 +2,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
+#include <cstdlib>
 #include <mutex>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sstream>
 #include <unordered_map>
 
@@ -267,7 +271,20 @@ static Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(TensorWrap::live.load()));
 }
 
+// glibc hands freed activation buffers (up to tens of MiB) back to the kernel and faults them in again on the
+// next step: ~10k page faults per training step measured in bench/train-throughput. Keeping them in the heap
+// cut system time 13.4 s -> 2.0 s over a run. EXPNET_MALLOC_DEFAULTS=1 keeps glibc's defaults.
+static void tuneMalloc() {
+#ifdef __GLIBC__
+  const char* keep = std::getenv("EXPNET_MALLOC_DEFAULTS");
+  if (keep && keep[0] == '1') return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   registerMathOps();
   registerNnOps();
   InitTensor(env, exports);
