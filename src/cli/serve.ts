@@ -1,0 +1,103 @@
+/** `expnet serve`: the HTTP API on a port; flags over environment over defaults; graceful exit on SIGTERM. */
+import { parseArgs } from 'node:util';
+import { ExpnetError } from '../errors.js';
+import { createRecognizer } from '../infer/recognizer.js';
+import { parseApiKeys } from '../serve/apiKeys.js';
+import { createApp } from '../serve/createApp.js';
+import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../serve/options.js';
+import { closeOnSignals } from '../serve/shutdown.js';
+
+export const SERVE_HELP = `expnet serve [options]
+  Serves the HTTP API: POST /v1/detect (image body or multipart; ?annotate=1 → PNG), POST /v1/detect/batch,
+  GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json. Flags override the environment.
+  --host H            listen address (EXPNET_HOST; default 127.0.0.1; 0.0.0.0 to serve other machines)
+  --port N            (EXPNET_PORT or PORT; default 8080; 0 picks a free port)
+  --models DIR        model folder (EXPNET_MODELS; default the bundled models/)   --model NAME (EXPNET_MODEL)
+  --concurrency N     recognizer calls at once (EXPNET_CONCURRENCY; default ${SERVE_DEFAULTS.concurrency} here)
+  --queue N           requests waiting beyond those (EXPNET_QUEUE; default ${SERVE_DEFAULTS.maxQueue}); more get 503 + Retry-After
+  --timeout-ms N      queue wait + processing per request (EXPNET_TIMEOUT_MS; default ${SERVE_DEFAULTS.timeoutMs})
+  --body-limit-mb N   bytes per image, in MiB (EXPNET_BODY_LIMIT_MB; default ${SERVE_DEFAULTS.bodyLimit / 2 ** 20})
+  --max-pixels N      pixels per image (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
+  --cors ORIGINS      '*' or comma-separated origins allowed from browsers (EXPNET_CORS_ORIGINS; default off)
+  --min-score S       detector confidence threshold (default 0.5)
+  --log               JSON request log on stdout (EXPNET_LOG=1)
+  EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) on /v1/* and /metrics, sent as
+                      "Authorization: Bearer <key>" or "X-API-Key: <key>"
+  SIGTERM/SIGINT: refuse new requests, finish in-flight ones, dispose the models, exit 0.`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function setting(values: Values, flag: string, ...envs: string[]): string | undefined {
+  const v = values[flag];
+  if (typeof v === 'string') return v;
+  for (const e of envs) if (process.env[e] !== undefined && process.env[e] !== '') return process.env[e];
+  return undefined;
+}
+
+function integer(values: Values, flag: string, envs: string[], min: number): number | undefined {
+  const text = setting(values, flag, ...envs);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new ExpnetError('BAD_CONFIG', `--${flag}${envs.length > 0 ? ` / ${envs.join(' / ')}` : ''}: expected an integer ≥ ${min}, got '${text}'`);
+  }
+  return n;
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const str = { type: 'string' } as const;
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      host: str, port: str, models: str, model: str, concurrency: str, queue: str, 'timeout-ms': str, 'body-limit-mb': str,
+      'max-pixels': str, cors: str, 'min-score': str, log: { type: 'boolean' },
+    },
+  });
+  const host = setting(values, 'host', 'EXPNET_HOST') ?? '127.0.0.1';
+  const port = integer(values, 'port', ['EXPNET_PORT', 'PORT'], 0) ?? 8080;
+  const bodyMiB = integer(values, 'body-limit-mb', ['EXPNET_BODY_LIMIT_MB'], 1);
+  const cors = setting(values, 'cors', 'EXPNET_CORS_ORIGINS');
+  const minScoreText = setting(values, 'min-score');
+  const minScore = minScoreText === undefined ? undefined : Number(minScoreText);
+  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ExpnetError('BAD_CONFIG', `--min-score: expected a number in [0, 1], got '${minScoreText}'`);
+  const numbers: [keyof ServeOptions, number | undefined][] = [
+    ['concurrency', integer(values, 'concurrency', ['EXPNET_CONCURRENCY'], 1)],
+    ['maxQueue', integer(values, 'queue', ['EXPNET_QUEUE'], 0)],
+    ['timeoutMs', integer(values, 'timeout-ms', ['EXPNET_TIMEOUT_MS'], 1)],
+    ['maxPixels', integer(values, 'max-pixels', ['EXPNET_MAX_PIXELS'], 1)],
+    ['bodyLimit', bodyMiB === undefined ? undefined : bodyMiB * 2 ** 20],
+    ['batchLimit', bodyMiB === undefined ? undefined : Math.max(SERVE_DEFAULTS.batchLimit, bodyMiB * 2 ** 20)],
+  ];
+  const options: ServeOptions = {
+    ...Object.fromEntries(numbers.filter(([, v]) => v !== undefined)),
+    apiKeys: parseApiKeys(process.env['EXPNET_API_KEYS']),
+    cors: cors === undefined ? false : { origins: cors.trim() === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter((o) => o.length > 0) },
+    logger: values.log === true || process.env['EXPNET_LOG'] === '1',
+    disposeOnClose: true,
+  };
+  resolveServeOptions(options); // bad settings fail before the models load
+  const modelDir = setting(values, 'models', 'EXPNET_MODELS');
+  const expressionModel = setting(values, 'model', 'EXPNET_MODEL');
+  const rec = await createRecognizer({
+    ...(modelDir !== undefined ? { modelDir } : {}),
+    ...(expressionModel !== undefined ? { expressionModel } : {}),
+    ...(minScore !== undefined ? { detector: { minConfidence: minScore } } : {}),
+  });
+  let app;
+  try {
+    app = createApp(rec, options);
+    await rec.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 });
+    const address = await app.listen({ host, port });
+    const auth = options.apiKeys && options.apiKeys.length > 0 ? `, ${options.apiKeys.length} API key(s)` : '';
+    process.stdout.write(`expnet serve: listening on ${address} (model ${rec.bundle.card.name}, concurrency ${options.concurrency ?? SERVE_DEFAULTS.concurrency}${auth})\n`);
+  } catch (err) {
+    await app?.close();
+    await rec.dispose();
+    if (err instanceof ExpnetError) throw err;
+    throw new ExpnetError('BAD_CONFIG', `cannot serve on ${host}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+  const { signal, graceful } = await closeOnSignals(app, { onSignal: (s) => process.stderr.write(`expnet serve: ${s}: closing (in-flight requests finish; a second signal cuts them)\n`) });
+  process.stderr.write(`expnet serve: closed after ${signal}${graceful ? '' : ' (connections cut)'}\n`);
+  return graceful ? 0 : 1;
+}

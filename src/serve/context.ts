@@ -1,0 +1,55 @@
+/** What the routes share: the recognizer, resolved options, the limiter, metrics; and `runJob` (queue + deadline). */
+import type { FastifyReply } from 'fastify';
+import type { BundledCard } from '../infer/modelBundle.js';
+import type { ImageInput } from '../infer/readImage.js';
+import type { ImageResult } from '../infer/recognizer.js';
+import { HttpError } from './httpError.js';
+import type { Limiter } from './limiter.js';
+import type { Metrics } from './metrics.js';
+import type { ResolvedServeOptions } from './options.js';
+
+/** The slice of Recognizer the server uses (a Recognizer fits; tests may pass a stand-in). */
+export interface ServeRecognizer {
+  readonly labels: readonly string[];
+  readonly bundle: { readonly card: BundledCard };
+  detect(input: ImageInput): Promise<ImageResult>;
+  classifyCrop(input: ImageInput): Promise<ImageResult>;
+  dispose(): Promise<void>;
+}
+
+export interface ServeContext {
+  rec: ServeRecognizer;
+  opts: ResolvedServeOptions;
+  limiter: Limiter;
+  metrics: Metrics;
+  /** Set when close() begins: new requests get 503 SHUTTING_DOWN, /readyz turns 503. */
+  state: { closing: boolean };
+}
+
+export const retryAfter = (ctx: ServeContext): Record<string, string> => ({ 'retry-after': String(ctx.limiter.retryAfterS()) });
+
+/**
+ * Runs fn in a recognizer slot with the per-request deadline. Past the deadline (or when the client goes
+ * away) a waiting job leaves the queue unrun and the request fails with 503 TIMEOUT; a running job keeps
+ * its slot until it ends, and its result is dropped.
+ */
+export async function runJob<T>(ctx: ServeContext, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => {
+    ac.abort(new HttpError(503, 'TIMEOUT', `no answer within ${ctx.opts.timeoutMs} ms (the server is busy; retry later)`, retryAfter(ctx)));
+  }, ctx.opts.timeoutMs);
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) ac.abort(new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection'));
+  };
+  reply.raw.once('close', onClose);
+  const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }));
+  const job = ctx.limiter.run(fn, ac.signal);
+  aborted.catch(() => undefined);
+  job.catch(() => undefined);
+  try {
+    return await Promise.race([job, aborted]);
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off('close', onClose);
+  }
+}

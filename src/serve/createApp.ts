@@ -1,0 +1,91 @@
+/**
+ * `createApp(recognizer, options)`: the expnet HTTP API as a fastify instance, not listening (test it with
+ * `app.inject`, serve it with `app.listen`, add routes before either). `app.close()` is the graceful
+ * shutdown: new requests get 503, in-flight ones finish, the recognizer is disposed if asked.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { apiKeyChecker } from './apiKeys.js';
+import { clientErrorHandler } from './clientError.js';
+import { retryAfter, type ServeContext, type ServeRecognizer } from './context.js';
+import { installCors } from './cors.js';
+import { detectRoutes } from './detectRoutes.js';
+import { HttpError, toHttpError } from './httpError.js';
+import { Limiter } from './limiter.js';
+import { Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { resolveServeOptions, type ServeOptions } from './options.js';
+
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) return String((JSON.parse(readFileSync(p, 'utf8')) as { version?: unknown }).version ?? '0.0.0');
+  }
+  return '0.0.0';
+}
+
+const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
+
+export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {}): FastifyInstance {
+  const opts = resolveServeOptions(options);
+  const limiter = new Limiter(opts.concurrency, opts.maxQueue);
+  const metrics = new Metrics(() => limiter.stats());
+  const ctx: ServeContext = { rec: recognizer, opts, limiter, metrics, state: { closing: false } };
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: opts.bodyLimit,
+    requestTimeout: opts.bodyTimeoutMs,
+    return503OnClosing: false,
+    clientErrorHandler: clientErrorHandler(metrics),
+    http: { requestTimeout: opts.bodyTimeoutMs, headersTimeout: opts.headersTimeoutMs, connectionsCheckingInterval: opts.timeoutCheckMs, maxHeaderSize: opts.maxHeaderBytes },
+  });
+
+  const sendError = (reply: FastifyReply, e: HttpError): FastifyReply => {
+    metrics.error(e.code);
+    if (e.status >= 500 && e.code === 'INTERNAL') reply.log.error({ err: e.cause }, 'internal error');
+    for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+    return reply.code(e.status).type('application/json; charset=utf-8').send(e.body());
+  };
+  app.setErrorHandler((err, _req, reply) => sendError(reply, toHttpError(err)));
+  app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    if (ctx.state.closing && !ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) {
+      throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down; retry on another instance', { ...retryAfter(ctx), connection: 'close' });
+    }
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (ctx.state.closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => {
+    ctx.state.closing = true;
+  });
+  app.addHook('onClose', async () => {
+    await limiter.idle();
+    if (opts.disposeOnClose) await recognizer.dispose();
+  });
+  if (opts.cors !== false) installCors(app, opts.cors);
+
+  const checkKey = apiKeyChecker(opts.apiKeys);
+  const doc = openApiDocument(opts, recognizer.labels, packageVersion());
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (ctx.state.closing) return reply.code(503).send({ status: 'shutting down' });
+    return { status: 'ready', queue: limiter.stats() };
+  });
+  app.get('/metrics', async (req, reply) => {
+    checkKey(req.headers);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
+  app.get('/openapi.json', async () => doc);
+  app.register(detectRoutes(ctx), { prefix: '/v1' });
+  return app;
+}

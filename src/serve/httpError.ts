@@ -1,0 +1,93 @@
+/**
+ * HTTP errors: one JSON shape `{ error: { status, code, message } }` for every failure, and the mapping from
+ * ExpnetError codes, fastify/multipart errors and anything else to a status and a stable code.
+ */
+import type { ExpnetErrorCode } from '../errors.js';
+import { ExpnetError } from '../errors.js';
+
+export type HttpErrorCode =
+  | 'BAD_REQUEST'
+  | 'NO_IMAGE'
+  | 'BAD_MULTIPART'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE'
+  | 'TOO_LARGE'
+  | 'TOO_MANY_PIXELS'
+  | 'TOO_MANY_FILES'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BAD_IMAGE'
+  | 'OVERLOADED'
+  | 'TIMEOUT'
+  | 'SHUTTING_DOWN'
+  | 'CLIENT_CLOSED'
+  | 'INTERNAL';
+
+export interface ErrorBody {
+  error: { status: number; code: HttpErrorCode; message: string };
+}
+
+/** A failure with its HTTP status, a stable code and extra headers (Retry-After, WWW-Authenticate). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HttpError';
+  }
+
+  body(): ErrorBody {
+    return { error: { status: this.status, code: this.code, message: this.message } };
+  }
+}
+
+/** ExpnetError code → HTTP status and code; a new ExpnetErrorCode fails to compile until it is mapped here. */
+const FROM_EXPNET: Record<ExpnetErrorCode, [number, HttpErrorCode]> = {
+  BAD_IMAGE: [422, 'BAD_IMAGE'],
+  BAD_INPUT: [400, 'BAD_REQUEST'],
+  BAD_CONFIG: [400, 'BAD_REQUEST'],
+  NOT_FOUND: [404, 'NOT_FOUND'],
+  BAD_LABEL_FILE: [500, 'INTERNAL'],
+  BAD_WEIGHTS: [500, 'INTERNAL'],
+  BAD_MODEL: [500, 'INTERNAL'],
+  NATIVE: [500, 'INTERNAL'],
+};
+
+/** Fastify and @fastify/multipart error codes with a status of their own. */
+const FROM_FASTIFY: Record<string, [number, HttpErrorCode]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'TOO_LARGE'],
+  FST_REQ_FILE_TOO_LARGE: [413, 'TOO_LARGE'],
+  FST_FILES_LIMIT: [413, 'TOO_MANY_FILES'],
+  FST_PARTS_LIMIT: [413, 'TOO_MANY_FILES'],
+  FST_FIELDS_LIMIT: [413, 'TOO_MANY_FILES'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST'],
+  FST_ERR_VALIDATION: [400, 'BAD_REQUEST'],
+  FST_PROTO_VIOLATION: [400, 'BAD_MULTIPART'],
+  FST_INVALID_JSON_FIELD_ERROR: [400, 'BAD_MULTIPART'],
+};
+
+const EXPNET_MESSAGE_PATH = /^<(?:buffer|raw)[^>]*>: /;
+
+/** Any thrown value → an HttpError; 5xx messages do not leak internals (the cause keeps them for logs). */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ExpnetError) {
+    const [status, code] = FROM_EXPNET[err.code];
+    return new HttpError(status, code, status >= 500 ? 'internal error' : err.message.replace(EXPNET_MESSAGE_PATH, ''), {}, { cause: err });
+  }
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+  const known = typeof e.code === 'string' ? FROM_FASTIFY[e.code] : undefined;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (known) return new HttpError(known[0], known[1], message, {}, { cause: err });
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new HttpError(e.statusCode === 413 ? 413 : 400, e.statusCode === 413 ? 'TOO_LARGE' : 'BAD_REQUEST', message, {}, { cause: err });
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error', {}, { cause: err });
+}
