@@ -60,6 +60,9 @@ void registerNnOps() {
     bool training = a.has(0) && a.b(0);
     if (!training && (!x[3].defined() || !x[4].defined()))
       throw std::runtime_error("batch_norm in eval mode needs running_mean and running_var");
+    // As torch.nn.functional.batch_norm: one value per channel has no variance (running_var would become NaN).
+    if (training && x[0].dim() >= 2 && x[0].numel() <= x[0].size(1))
+      throw std::runtime_error("batch_norm in training mode needs more than 1 value per channel, got " + describe(x[0]));
     return Tensors{at::batch_norm(x[0], opt(x[1]), opt(x[2]), opt(x[3]), opt(x[4]), training,
                                   a.has(1) ? a.f(1) : 0.1, a.has(2) ? a.f(2) : 1e-5, true)};
   }), 1, 5, 0b11110);

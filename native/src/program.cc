@@ -94,10 +94,13 @@ Tensors runOp(const std::string& name, const OpDef& def, const Tensors& in, cons
     bool optional = k < 32 && (def.optionalMask >> k) & 1u;
     if (!in[k].defined() && !optional) throw std::runtime_error("input " + std::to_string(k) + " is missing (null)");
   }
-  Tensors out = def.fn(in, attrs);
+  // Omitted optional trailing inputs become undefined tensors: op bodies index up to maxInputs - 1.
+  Tensors args(in);
+  if (def.maxInputs > n) args.resize(def.maxInputs);
+  Tensors out = def.fn(args, attrs);
   if (g_tracer) {
     Step s{&def, name, {}, attrs, {}};
-    for (const auto& t : in) s.in.push_back(g_tracer->ref(t));
+    for (const auto& t : args) s.in.push_back(g_tracer->ref(t));
     for (const auto& t : out) s.out.push_back(g_tracer->addSlot(t));
     g_tracer->tape.steps.push_back(std::move(s));
   }

@@ -5,6 +5,10 @@ import { CV_HELP, cvCommand } from './cv.js';
 import { TRAIN_HELP, trainCommand } from './train.js';
 import { BUNDLE_HELP, bundleCommand, EXPORT_HELP, exportCommand } from './export.js';
 import { PREDICT_HELP, predictCommand } from './predict.js';
+import { EVAL_HELP, evalCommand } from './eval.js';
+import { EXPLAIN_HELP, explainCommand } from './explain.js';
+import { NEURONS_HELP, neuronsCommand } from './neurons.js';
+import { SERVE_HELP, serveCommand } from './serve.js';
 
 type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
@@ -13,6 +17,10 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   bundle: { run: bundleCommand, help: BUNDLE_HELP },
   train: { run: trainCommand, help: TRAIN_HELP },
   cv: { run: cvCommand, help: CV_HELP },
+  eval: { run: evalCommand, help: EVAL_HELP },
+  explain: { run: explainCommand, help: EXPLAIN_HELP },
+  neurons: { run: neuronsCommand, help: NEURONS_HELP },
+  serve: { run: serveCommand, help: SERVE_HELP },
 };
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage/config, 3 bad input data (images, labels, models), 4 some inputs failed. */

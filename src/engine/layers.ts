@@ -144,7 +144,7 @@ export class Sequential extends Module {
     let h = x;
     for (const layer of this.layers) {
       const next = layer.forward(h);
-      if (h !== x) h.dispose();
+      if (h !== x && h !== next) h.dispose(); // a layer may return its input (identity)
       h = next;
     }
     return h;

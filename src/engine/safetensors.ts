@@ -115,8 +115,10 @@ export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsF
     const dtype = DTYPES.get(e.dtype ?? '');
     if (!dtype || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) return bad(`entry '${name}' is malformed`);
     const [b0, b1] = e.data_offsets;
+    if (!e.shape.every((d) => Number.isInteger(d) && d >= 0)) return bad(`entry '${name}' has a bad shape [${e.shape}]`);
     const count = e.shape.reduce((a, b) => a * b, 1);
-    if (b1 - b0 !== count * BYTES[dtype] || start + b1 > buf.byteLength) return bad(`entry '${name}' has wrong offsets`);
+    const ok = Number.isInteger(b0) && Number.isInteger(b1) && b0 >= 0 && b1 - b0 === count * BYTES[dtype] && start + b1 <= buf.byteLength;
+    if (!ok) return bad(`entry '${name}' has wrong offsets`);
     const bytes = buf.subarray(start + b0, start + b1);
     tensors.set(name, dtype === 'float16' ? { dtype: 'float32', shape: e.shape, data: halfToFloat(bytes) } : { dtype, shape: e.shape, data: typed(dtype, bytes) });
   }

@@ -23,12 +23,24 @@ export function run(name: string, inputs: readonly (Tensor | null)[], attrs?: re
   return out[0] as Tensor;
 }
 
+/** "float32[2,3], none, disposed": the inputs of an op, for error messages (the addon's format). */
+function describeInputs(inputs: readonly (Tensor | null)[]): string {
+  return inputs.map((t) => (t == null ? 'none' : t.isDisposed ? 'disposed' : `${t.dtype}[${t.shape.join(',')}]`)).join(', ');
+}
+
 /** Runs one op of the addon's table; returns all of its outputs. */
 export function runMulti(name: string, inputs: readonly (Tensor | null)[], attrs?: readonly AttrValue[]): Tensor[] {
   let out: NativeTensor | NativeTensor[];
+  const handles = inputs.map((t, k) => {
+    if (t == null) return null;
+    if (t.isDisposed) throw new ExpnetError('BAD_INPUT', `${name}: input ${k} was already disposed (inputs: ${describeInputs(inputs)})`);
+    return t.handle;
+  });
   try {
-    out = native().op(name, inputs.map((t) => (t === null ? null : t.handle)), attrs);
+    out = native().op(name, handles, attrs);
   } catch (err) {
+    // Errors raised before the op ran (attributes, input types) do not list the inputs yet.
+    if (err instanceof Error && !err.message.includes('(inputs:')) err.message += ` (inputs: ${describeInputs(inputs)})`;
     nativeError(err);
   }
   return Array.isArray(out) ? out.map((h) => new Tensor(h)) : [new Tensor(out)];

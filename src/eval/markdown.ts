@@ -34,3 +34,11 @@ export function perClassTable(m: Metrics): string {
   const rows = m.perClass.map((c) => `| ${c.label} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} |`);
   return ['| class | n | precision % | recall % | F1 % |', '|---|---|---|---|---|', ...rows].join('\n');
 }
+
+/** Neuron-study summary rows: mean expression vs subject purity of the top-k images of the top units, with chance levels. */
+export function neuronStudyTable(rows: readonly { model: string; layer: string; units: number; k: number; expression: number; expressionChance: number; subject: number; subjectChance: number }[]): string {
+  const body = rows.map(
+    (r) => `| ${r.model} | ${r.layer} | ${r.units} | ${r.k} | ${pct(r.expression)} (chance ${pct(r.expressionChance)}) | ${pct(r.subject)} (chance ${pct(r.subjectChance)}) |`,
+  );
+  return ['| model | layer | units | top-k | expression purity % | subject purity % |', '|---|---|---|---|---|---|', ...body].join('\n');
+}

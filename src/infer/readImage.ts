@@ -78,8 +78,12 @@ export async function squareInput(img: RgbPixels, size: number, centred: boolean
   const pad = centred
     ? { left: Math.floor(dw / 2), right: dw - Math.floor(dw / 2), top: Math.floor(dh / 2), bottom: dh - Math.floor(dh / 2) }
     : { left: 0, right: dw, top: 0, bottom: dh };
-  const raw = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+  // Two pipelines: within one, sharp always resizes before it extends, whatever the call order.
+  const square = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
     .extend({ ...pad, background: { r: 0, g: 0, b: 0 } })
+    .raw()
+    .toBuffer();
+  const raw = await sharp(square, { raw: { width: side, height: side, channels: 3 } })
     .resize(size, size, { kernel: 'linear', fit: 'fill' })
     .raw()
     .toBuffer();

@@ -1,0 +1,110 @@
+/** `expnet eval`: metrics, calibration, mistakes and comparisons of expression models → HTML report + JSON. */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExpnetError } from '../errors.js';
+import { openClassifier } from '../eval/classifier.js';
+import { evalSplit } from '../eval/evalSplit.js';
+import { predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
+import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
+import { readTrainingCurves } from '../eval/trainingLog.js';
+import { DATA_FORMATS, readDataSet, type CvSummary, type DataFormat } from '../train/experiment.js';
+import { guessFormat } from './trainArgs.js';
+
+export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     expnet eval --cv <run dir | results.json> [options]
+  Scores expression models on a data set (any layout the readers know, incl. <class>/<image> crop folders):
+  accuracy, balanced accuracy, per-class precision/recall/F1, confusion, calibration (reliability, ECE), the
+  most confident mistakes; several --model / --predictions: side by side with McNemar's paired test.
+  --model M          .safetensors (expnet train) or .onnx + card; repeatable (default: the bundled model)
+  --predictions P    a predictions.json (ours or a peer's: {labels, rows:[{path, truth, probs}]}); repeatable
+  --format F         ${DATA_FORMATS.join('|')} (default: guessed from the path)
+  --split S          test (default: the data set's test split, else all) | all | a split name
+  --cv PATH          a cross-validation run: per-fold table, mean ± std, paired tests, pooled confusions
+  --run DIR          training curves from DIR/metrics.jsonl (default: the model's or the CV run's folder)
+  --out DIR          write report.html (self-contained), report.json, predictions-*.json, charts/*.svg
+  --png              also write the charts as PNG        --mistakes N   gallery size (default 24)
+  --json             print the metrics as JSON on stdout (instead of the summary)`;
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+
+function summary(r: BuiltReport): string {
+  const lines = r.json.models.map((m) => `${m.model} on ${m.dataSet} (${m.split}): accuracy ${pct(m.metrics.accuracy)}, balanced ${pct(m.metrics.balancedAccuracy)}, ECE ${pct(m.calibration.ece)}`);
+  for (const p of r.json.comparison?.pairs ?? []) lines.push(`${p.a} − ${p.b}: ${(100 * p.accuracyDiff).toFixed(2)} pt, McNemar p = ${p.mcnemar.pValue.toPrecision(3)} (${p.mcnemar.onlyA} vs ${p.mcnemar.onlyB} discordant)`);
+  for (const m of r.json.cv?.methods ?? []) lines.push(`${m.name}: ${pct(m.accuracy.mean)} ± ${(100 * m.accuracy.std).toFixed(2)} over ${m.perFold.filter((a) => !Number.isNaN(a)).length} folds`);
+  for (const p of r.json.cv?.pairs ?? []) lines.push(`${p.a} − ${p.b}: ${(100 * p.test.meanDiff).toFixed(2)} pt over ${p.test.n} folds, paired p = ${p.test.pValue.toPrecision(3)}`);
+  return lines.join('\n') + '\n';
+}
+
+function jsonOut(r: BuiltReport): object {
+  const models = r.json.models.map((m) => ({ model: m.model, dataSet: m.dataSet, split: m.split, n: m.metrics.n, accuracy: m.metrics.accuracy, balancedAccuracy: m.metrics.balancedAccuracy, perClass: m.metrics.perClass, labels: m.metrics.labels, confusion: m.metrics.confusion, ece: m.calibration.ece, dropped: m.dropped }));
+  if (models.length === 1 && !r.json.cv) return models[0] as object;
+  return { models, ...(r.json.comparison ? { comparison: r.json.comparison } : {}), ...(r.json.cv ? { cv: r.json.cv } : {}) };
+}
+
+function readCv(path: string): { summary: CvSummary; dir: string } {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
+  if (!existsSync(file)) throw new ExpnetError('NOT_FOUND', `--cv ${path}: no results.json there`);
+  const summary = JSON.parse(readFileSync(file, 'utf8')) as CvSummary;
+  if (!Array.isArray(summary.results) || !Array.isArray(summary.labels)) throw new ExpnetError('BAD_INPUT', `${file}: not a cross-validation results.json (expected labels and results[])`);
+  return { summary, dir: dirname(file) };
+}
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      model: { type: 'string', multiple: true },
+      predictions: { type: 'string', multiple: true },
+      format: { type: 'string' },
+      split: { type: 'string' },
+      cv: { type: 'string' },
+      run: { type: 'string' },
+      out: { type: 'string' },
+      png: { type: 'boolean' },
+      mistakes: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const [data] = positionals;
+  if (!data && !values.cv) throw new ExpnetError('BAD_CONFIG', 'give a data set folder/CSV, or --cv <run dir>');
+  const warn = (m: string): void => void process.stderr.write(`expnet eval: ${m}\n`);
+  const models: ReportModel[] = [];
+  let runDir = values.run;
+  if (data) {
+    const format = (values.format ?? guessFormat(data)) as DataFormat;
+    if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
+    const ds = await readDataSet(format, data);
+    const split = evalSplit(ds, values.split);
+    const specs: (string | undefined)[] = values.model ?? (values.predictions ? [] : [undefined]);
+    for (const spec of specs) {
+      const clf = await openClassifier(spec);
+      try {
+        const r = await predictDataSet(clf, ds, split.indices, warn);
+        models.push({ predictions: r.predictions, images: r.images, dropped: r.dropped, split: split.description });
+      } finally {
+        await clf.dispose();
+      }
+      if (!runDir && spec && specs.length === 1 && existsSync(join(dirname(spec), 'metrics.jsonl'))) runDir = dirname(spec);
+    }
+  }
+  for (const file of values.predictions ?? []) models.push({ predictions: readPredictions(file), images: null, dropped: {}, split: `predictions from ${file}` });
+  const cv = values.cv ? readCv(values.cv) : undefined;
+  if (!runDir && cv) runDir = cv.dir;
+  const log = runDir ? (runDir.endsWith('.jsonl') ? runDir : join(runDir, 'metrics.jsonl')) : undefined;
+  const report = await buildReport(models, {
+    title: cv && models.length === 0 ? `Cross-validation report: ${cv.summary.dataSet}` : `Evaluation report: ${models.map((m) => m.predictions.model).join(' vs ')}`,
+    command: ['expnet eval', ...argv].join(' '),
+    ...(values.mistakes ? { mistakes: Number(values.mistakes) } : {}),
+    ...(cv ? { cv: cv.summary } : {}),
+    ...(log && existsSync(log) ? { curves: { source: log, points: readTrainingCurves(log) } } : {}),
+  });
+  if (values.out) {
+    const files = await writeReport(values.out, report, values.png === true);
+    models.forEach((m, i) => writeFileSync(join(values.out as string, `predictions-${i + 1}.json`), JSON.stringify(predictionsToJson(m.predictions)) + '\n'));
+    process.stderr.write(`expnet eval: wrote ${files[0]} (+ ${files.length - 1 + models.length} files)\n`);
+  }
+  process.stdout.write(values.json ? JSON.stringify(jsonOut(report), null, 1) + '\n' : summary(report));
+  return 0;
+}
