@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { bundleCommand } from '../src/cli/export.js';
 import { packageRoot } from '../src/engine/native.js';
@@ -13,26 +12,10 @@ import { ExpNet } from '../src/nets/expNet.js';
 import { saveExpNetModel } from '../src/nets/modelCard.js';
 import { bundledModelDir } from '../src/infer/modelBundle.js';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
+import { pngBomb } from './serveFixtures.js';
 
 const astronaut = join(packageRoot(), 'examples', 'astronaut.png');
 const LABELS = ['anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise', 'neutral'];
-
-/** A PNG whose header claims width × height but holds no pixels (a decompression-bomb stand-in). */
-function pngHeaderOnly(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8);
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
-}
 
 describe('recognizer (detect → landmarks → align → classify on ONNX Runtime)', () => {
   let dir: string;
@@ -93,7 +76,7 @@ describe('recognizer (detect → landmarks → align → classify on ONNX Runtim
       'empty.png': Buffer.alloc(0),
       'truncated.jpg': jpeg.subarray(0, jpeg.length >> 1),
       'text.png': Buffer.from('this is not an image\n'),
-      'huge.png': pngHeaderOnly(60000, 60000),
+      'huge.png': pngBomb(60000, 60000),
     };
     for (const [name, buf] of Object.entries(bad)) {
       const p = join(d, name);

@@ -2,7 +2,7 @@
  * Shared by the face-api.js weight importers: takes tfjs tensors by name (each exactly once, shape-checked),
  * converts them to PyTorch layouts, and fails loudly on anything left over.
  */
-import type { RawTensor } from '../engine/module.js';
+import type { Module, RawTensor } from '../engine/module.js';
 import type { TfjsTensor, TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
 import { denseToLinear, depthwiseToOihw, hwioToOihw, takeWeight } from '../export/tfjsLayout.js';
 import { ExpnetError } from '../errors.js';
@@ -74,4 +74,15 @@ export class FaceApiWeightReader {
     if (left.length > 0) throw new ExpnetError('BAD_WEIGHTS', `${this.source}: unused weights ${left.join(', ')}`);
     return this.state;
   }
+}
+
+/** Loads a state dict into a new net (disposing the net if the weights do not fit) and returns it in eval mode. */
+export function withWeights<M extends Module>(net: M, state: ReadonlyMap<string, RawTensor>): M {
+  try {
+    net.loadStateDict(state);
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+  return net.eval();
 }

@@ -4,6 +4,7 @@ import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
 import { denseToLinear, hwioToOihw, takeWeight } from '../export/tfjsLayout.js';
 import { ExpnetError } from '../errors.js';
 import type { RawTensor } from '../engine/module.js';
+import { withWeights } from './faceApiWeights.js';
 import { FACE_NET_BLOCKS, FaceNet } from './faceNet.js';
 
 const SOURCE = 'face_recognition_model (@vladmandic/face-api)';
@@ -56,7 +57,5 @@ export function faceNetStateFromTfjs(map: TfjsWeightMap): Map<string, RawTensor>
 
 /** A FaceNet with face-api's pretrained weights (read from node_modules, no network). */
 export async function createPretrainedFaceNet(modelDir?: string): Promise<FaceNet> {
-  const net = new FaceNet();
-  net.loadStateDict(faceNetStateFromTfjs(await loadFaceApiWeights('face_recognition_model', modelDir)));
-  return net.eval();
+  return withWeights(new FaceNet(), faceNetStateFromTfjs(await loadFaceApiWeights('face_recognition_model', modelDir)));
 }

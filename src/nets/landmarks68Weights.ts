@@ -2,7 +2,7 @@
 import type { RawTensor } from '../engine/module.js';
 import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
 import { loadFaceApiWeights } from '../export/tfjsManifest.js';
-import { FaceApiWeightReader } from './faceApiWeights.js';
+import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { FEATURE_EXTRACTOR_CHANNELS, Landmarks68 } from './landmarks68.js';
 
 const SOURCE = 'face_landmark_68_model (@vladmandic/face-api)';
@@ -41,12 +41,5 @@ export function landmarks68StateFromTfjs(map: TfjsWeightMap, source = SOURCE): M
 /** A Landmarks68 net with face-api's pretrained weights (read from node_modules, no network), in eval mode. */
 export async function createPretrainedLandmarks68(modelDir?: string): Promise<Landmarks68> {
   const state = landmarks68StateFromTfjs(await loadFaceApiWeights('face_landmark_68_model', modelDir));
-  const net = new Landmarks68();
-  try {
-    net.loadStateDict(state);
-  } catch (err) {
-    net.dispose();
-    throw err;
-  }
-  return net.eval();
+  return withWeights(new Landmarks68(), state);
 }

@@ -2,7 +2,7 @@
 import type { RawTensor } from '../engine/module.js';
 import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
 import { loadFaceApiWeights } from '../export/tfjsManifest.js';
-import { FaceApiWeightReader } from './faceApiWeights.js';
+import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { SSD_BOX_PREDICTORS, SSD_EXTRA_LAYERS, SSD_MOBILENET_PAIRS, SSD_NUM_ANCHORS, SsdMobilenet } from './ssdMobilenet.js';
 
 const SOURCE = 'ssd_mobilenetv1_model (@vladmandic/face-api)';
@@ -59,12 +59,5 @@ export function ssdMobilenetStateFromTfjs(map: TfjsWeightMap): Map<string, RawTe
 /** An SsdMobilenet with face-api's pretrained weights (read from node_modules, no network), in eval mode. */
 export async function createPretrainedSsdMobilenet(modelDir?: string): Promise<SsdMobilenet> {
   const state = ssdMobilenetStateFromTfjs(await loadFaceApiWeights('ssd_mobilenetv1_model', modelDir));
-  const net = new SsdMobilenet();
-  try {
-    net.loadStateDict(state);
-  } catch (err) {
-    net.dispose();
-    throw err;
-  }
-  return net.eval();
+  return withWeights(new SsdMobilenet(), state);
 }

@@ -2,7 +2,7 @@
 import type { RawTensor } from '../engine/module.js';
 import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
 import { loadFaceApiWeights } from '../export/tfjsManifest.js';
-import { FaceApiWeightReader } from './faceApiWeights.js';
+import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { takeSeparableConv } from './landmarks68Weights.js';
 import { TINY_FACE_CHANNELS, TinyFaceDetector } from './tinyFaceDetector.js';
 
@@ -24,12 +24,5 @@ export function tinyFaceDetectorStateFromTfjs(map: TfjsWeightMap): Map<string, R
 /** A TinyFaceDetector with face-api's pretrained weights (read from node_modules, no network), in eval mode. */
 export async function createPretrainedTinyFaceDetector(modelDir?: string): Promise<TinyFaceDetector> {
   const state = tinyFaceDetectorStateFromTfjs(await loadFaceApiWeights('tiny_face_detector_model', modelDir));
-  const net = new TinyFaceDetector();
-  try {
-    net.loadStateDict(state);
-  } catch (err) {
-    net.dispose();
-    throw err;
-  }
-  return net.eval();
+  return withWeights(new TinyFaceDetector(), state);
 }
