@@ -105,14 +105,23 @@ describe('leaks', () => {
     };
     // Baseline: the highest of the last 3 warm-up samples; result: the lowest of the last 3 (a leak grows steadily,
     // so it shows in all of them; a one-off allocator spike does not).
-    const warm = await ops(5000);
-    const measured = await ops(10000);
-    const before = Math.max(...warm.slice(-3));
-    const after = Math.min(...measured.slice(-3));
-    const growth = (after - before) / before;
-    const curve = [...warm, ...measured].map((v) => v.toFixed(0)).join(' ');
-    t.diagnostic(`RSS ${before.toFixed(0)} → ${after.toFixed(0)} MiB (${(growth * 100).toFixed(2)} %); every 1,000 ops: ${curve}`);
-    assert.ok(growth < 0.05, `RSS grew ${(growth * 100).toFixed(1)} % (${before.toFixed(0)} → ${after.toFixed(0)} MiB); every 1,000 ops: ${curve}`);
+    // 10,000 warm-up ops: glibc keeps freed memory (mallopt in the addon), so its heap reaches its working size
+    // in one or two steps that must happen before the baseline is taken.
+    const warm = await ops(10000);
+    // A leak grows in every window; a one-off step of the allocator's heap does not recur. So a window that grew
+    // more than 5 % is measured once more, from its own end: a leak fails both windows.
+    let base = warm;
+    let result = { before: 0, after: 0, growth: 0, curve: '' };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const measured = await ops(10000);
+      const before = Math.max(...base.slice(-3));
+      const after = Math.min(...measured.slice(-3));
+      result = { before, after, growth: (after - before) / before, curve: [...base, ...measured].map((v) => v.toFixed(0)).join(' ') };
+      t.diagnostic(`RSS ${before.toFixed(0)} → ${after.toFixed(0)} MiB (${(result.growth * 100).toFixed(2)} %); every 1,000 ops: ${result.curve}`);
+      if (result.growth < 0.05) break;
+      base = measured;
+    }
+    assert.ok(result.growth < 0.05, `RSS grew ${(result.growth * 100).toFixed(1)} % (${result.before.toFixed(0)} → ${result.after.toFixed(0)} MiB); every 1,000 ops: ${result.curve}`);
     for (const x of [a, k, idx]) x.dispose();
     assert.equal(liveTensors(), baseline);
   });
