@@ -6,6 +6,7 @@ import { parseApiKeys } from '../serve/apiKeys.js';
 import { createApp } from '../serve/createApp.js';
 import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../serve/options.js';
 import { closeOnSignals } from '../serve/shutdown.js';
+import { webRoutes } from '../serve/webRoutes.js';
 
 export const SERVE_HELP = `expnet serve [options]
   Serves the HTTP API: POST /v1/detect (image body or multipart; ?annotate=1 → PNG), POST /v1/detect/batch,
@@ -87,10 +88,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let app;
   try {
     app = createApp(rec, options);
+    const web = webRoutes(app, { modelDir: rec.bundle.dir }) ? ', browser app at /' : ' (browser app not built: node --import tsx web/build.ts)';
     await rec.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 });
     const address = await app.listen({ host, port });
     const auth = options.apiKeys && options.apiKeys.length > 0 ? `, ${options.apiKeys.length} API key(s)` : '';
-    process.stdout.write(`expnet serve: listening on ${address} (model ${rec.bundle.card.name}, concurrency ${options.concurrency ?? SERVE_DEFAULTS.concurrency}${auth})\n`);
+    process.stdout.write(`expnet serve: listening on ${address} (model ${rec.bundle.card.name}, concurrency ${options.concurrency ?? SERVE_DEFAULTS.concurrency}${auth})${web}\n`);
   } catch (err) {
     await app?.close();
     await rec.dispose();

@@ -1,0 +1,75 @@
+/**
+ * The browser app (web/, built into web/dist/ by `node --import tsx web/build.ts`) as static routes of the
+ * HTTP server: `/` (the page), `/main.js`, `/ort/*` (ONNX Runtime Web) and `/models/*`. Only the files the
+ * build writes are served (no directory walking); pages get cross-origin isolation headers so ONNX Runtime
+ * Web may use wasm threads.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { HttpError } from './httpError.js';
+
+export interface WebRoutesOptions {
+  /** The built app (default: the package's web/dist). */
+  dir?: string;
+  /** Serve /models/* from this folder instead of dir/models (e.g. the server's own model folder). */
+  modelDir?: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+};
+
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** The package's web/dist (found from this file, in src/serve or dist/src/serve). */
+export function defaultWebDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return join(dir, 'web', 'dist');
+  return join(process.cwd(), 'web', 'dist');
+}
+
+function sendFile(reply: FastifyReply, path: string): FastifyReply {
+  const type = TYPES[extname(path)];
+  if (type === undefined || !existsSync(path) || !statSync(path).isFile()) throw new HttpError(404, 'NOT_FOUND', `no file ${reply.request.url.split('?')[0] ?? ''}`);
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  reply.header('cross-origin-embedder-policy', 'require-corp');
+  reply.header('cross-origin-resource-policy', 'same-origin');
+  reply.header('cache-control', extname(path) === '.html' ? 'no-cache' : 'public, max-age=3600');
+  reply.header('content-length', statSync(path).size);
+  return reply.type(type).send(createReadStream(path));
+}
+
+/** Registers the app's routes on `app` (before listen); says whether the built app was found. */
+export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}): boolean {
+  const dir = options.dir ?? defaultWebDir();
+  const modelDir = options.modelDir ?? join(dir, 'models');
+  const built = existsSync(join(dir, 'index.html'));
+  const index = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => {
+    if (!built) {
+      const msg = `the browser app is not built (${dir} has no index.html): run \`node --import tsx web/build.ts\``;
+      return reply.code(404).type('text/plain; charset=utf-8').send(msg);
+    }
+    return sendFile(reply, join(dir, 'index.html'));
+  };
+  app.get('/', index);
+  app.get('/index.html', index);
+  app.get('/main.js', async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
+  app.get('/main.js.map', async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
+  for (const [prefix, folder] of [['ort', join(dir, 'ort')], ['models', modelDir]] as const) {
+    app.get<{ Params: { file: string } }>(`/${prefix}/:file`, async (req, reply) => {
+      const { file } = req.params;
+      if (!SAFE_NAME.test(file)) throw new HttpError(404, 'NOT_FOUND', `no file /${prefix}/${file}`);
+      return sendFile(reply, join(folder, file));
+    });
+  }
+  return built;
+}

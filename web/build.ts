@@ -1,0 +1,75 @@
+/**
+ * Builds the browser app into web/dist/: main.js (esbuild bundle of web/src/main.ts with onnxruntime-web),
+ * index.html, the ORT .wasm/.mjs files under ort/ and the bundled models under models/.
+ * Usage: `node --import tsx web/build.ts [--out DIR] [--models DIR]`.
+ */
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build, type Plugin } from 'esbuild';
+import { packageRoot } from '../src/engine/native.js';
+
+// The package root, whether this file runs from web/ (tsx) or from dist/web/ (compiled for npm test).
+const ROOT = packageRoot();
+const WEB = join(ROOT, 'web');
+/** The runtime files the onnxruntime-web/webgpu build loads (it serves both WebGPU and wasm). */
+export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+export const MODEL_FILES = ['ssd_mobilenetv1.onnx', 'ssd_mobilenetv1.anchors.bin', 'face_landmark_68.onnx', 'expnet-fer2013.onnx', 'expnet-fer2013.json'];
+
+/**
+ * The page uses only pure functions of src/faces and src/infer, but their modules import the libtorch engine
+ * (node:fs, the native addon). Marking engine/nets modules side-effect free lets esbuild drop them when
+ * nothing of theirs is used; node builtins become externals that then vanish too (checked after the build).
+ */
+const nodeFree: Plugin = {
+  name: 'expnet-node-free',
+  setup(b) {
+    const builtins = new Set(builtinModules);
+    b.onResolve({ filter: /.*/ }, (args) => {
+      const bare = args.path.replace(/^node:/, '');
+      if (args.path.startsWith('node:') || builtins.has(bare) || args.path === 'sharp' || args.path === 'onnxruntime-node') {
+        return { path: args.path, external: true, sideEffects: false };
+      }
+      if (args.path.startsWith('.') && args.importer) {
+        const full = resolve(dirname(args.importer), args.path).replace(/\.js$/, '.ts');
+        const rel = full.slice(ROOT.length + 1).split(sep).join('/');
+        if (/^src\/(engine|nets)\//.test(rel) || /^src\/faces\/(rgbImage|netInput)\.ts$/.test(rel)) return { path: full, sideEffects: false };
+      }
+      return undefined;
+    });
+  },
+};
+
+export async function buildWeb(out = join(WEB, 'dist'), modelDir = join(ROOT, 'models')): Promise<string> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(join(out, 'ort'), { recursive: true });
+  mkdirSync(join(out, 'models'), { recursive: true });
+  const res = await build({
+    entryPoints: [join(WEB, 'src', 'main.ts')],
+    outfile: join(out, 'main.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [nodeFree],
+  });
+  const leaked = Object.values(res.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  if (leaked.length > 0) throw new Error(`web/build.ts: the browser bundle still imports ${leaked.join(', ')}`);
+  copyFileSync(join(WEB, 'index.html'), join(out, 'index.html'));
+  const ortDist = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
+  for (const f of ORT_FILES) copyFileSync(join(ortDist, f), join(out, 'ort', f));
+  for (const f of MODEL_FILES) copyFileSync(join(modelDir, f), join(out, 'models', f));
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, models: { type: 'string' } } });
+  const out = await buildWeb(values.out ? resolve(values.out) : undefined, values.models ? resolve(values.models) : undefined);
+  process.stdout.write(`web app built in ${out} (serve it with \`expnet serve\` at /, or as static files)\n`);
+}
