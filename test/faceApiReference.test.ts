@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   RECOGNITION_LAYERS, cropRgb, detectReference, expressionReference, faceApiNets, landmarksReference, liveTensors,
   readRgb, recognitionReference,
 } from './helpers/faceApiReference.js';
 import type { RgbImage } from './helpers/faceApiReference.js';
+import { median, noPhotos, photos } from './helpers/facePhotos.js';
 
 /** The repo root: the nearest folder above this file holding package.json (works from test/ and dist/test/). */
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const photos = path.resolve(repoRoot(), process.env.EXPNET_DATA ?? '../shared/data', 'face-photos');
-const noPhotos = existsSync(path.join(photos, 'SOURCE.txt')) ? false : `face photos not found at ${photos} (set EXPNET_DATA)`;
 
 /** A deterministic colour pattern, HWC 0..255. */
 function synthetic(width: number, height: number): RgbImage {
@@ -30,7 +22,6 @@ function synthetic(width: number, height: number): RgbImage {
   return { data, width, height };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const argmax = (xs: number[]): number => xs.indexOf(Math.max(...xs));
 
 describe('face-api.js reference (wasm backend)', () => {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { cat, liveTensors, noGrad, Program, tensor, type Tensor } from '../src/engine/index.js';
 import type { FaceNet } from '../src/nets/faceNet.js';
 import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
 import { faceApiNets, readRgb, RECOGNITION_LAYERS, recognitionReference } from './helpers/faceApiReference.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const photos = path.resolve(repoRoot(), process.env.EXPNET_DATA ?? '../shared/data', 'face-photos');
-const noPhotos = existsSync(path.join(photos, 'SOURCE.txt')) ? false : `face photos not found at ${photos} (set EXPNET_DATA)`;
+import { maxAbsDiff, median, noPhotos, photos } from './helpers/facePhotos.js';
 
 /** A deterministic 150×150 RGB pattern, HWC 0..255 (as the reference takes it). */
 function synthetic(seed: number): Float32Array {
@@ -45,14 +36,6 @@ function maxAbsDiffNchwNhwc(a: Tensor, b: { shape: number[]; data: Float32Array 
   nhwc.dispose();
   return d;
 }
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 describe('face recognition net (teacher): port vs face-api (tfjs-wasm)', () => {
   let net: FaceNet;

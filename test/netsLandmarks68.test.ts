@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { cat, liveTensors, noGrad, Program, type Tensor } from '../src/engine/index.js';
 import { loadFaceApiWeights } from '../src/export/tfjsManifest.js';
 import { detectLandmarks, type Point } from '../src/faces/landmarks.js';
@@ -13,32 +11,7 @@ import { rgbToTensor, type RgbImage } from '../src/faces/rgbImage.js';
 import type { Landmarks68 } from '../src/nets/landmarks68.js';
 import { createPretrainedLandmarks68, landmarks68StateFromTfjs } from '../src/nets/landmarks68Weights.js';
 import { cropRgb, detectReference, faceApiNets, landmarksReference, readRgb } from './helpers/faceApiReference.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const photos = path.resolve(repoRoot(), process.env.EXPNET_DATA ?? '../shared/data', 'face-photos');
-const noPhotos = existsSync(path.join(photos, 'SOURCE.txt')) ? false : `face photos not found at ${photos} (set EXPNET_DATA)`;
-
-function synthetic(width: number, height: number, seed = 0): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = Math.round(128 + 100 * Math.sin(0.11 * x + 2 * c + seed) * Math.cos(0.07 * y - c));
-    }
-  }
-  return { data, width, height };
-}
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+import { maxAbsDiff, median, noPhotos, photos, synthetic } from './helpers/facePhotos.js';
 
 /** Worst |Δx|, |Δy| between our points and face-api's. */
 function worstPoint(ours: Point[], ref: Array<[number, number]>): number {

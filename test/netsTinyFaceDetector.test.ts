@@ -1,60 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { cat, liveTensors, noGrad, Program, type Tensor } from '../src/engine/index.js';
 import { loadFaceApiWeights } from '../src/export/tfjsManifest.js';
-import type { FaceDetection } from '../src/faces/box.js';
 import { detectFacesTiny } from '../src/faces/detectFaces.js';
 import { toNetInput } from '../src/faces/netInput.js';
 import { rgbToTensor, type RgbImage } from '../src/faces/rgbImage.js';
 import type { TinyFaceDetector } from '../src/nets/tinyFaceDetector.js';
 import { createPretrainedTinyFaceDetector, tinyFaceDetectorStateFromTfjs } from '../src/nets/tinyFaceDetectorWeights.js';
-import { detectReference, faceApiNets, readRgb, type Detection } from './helpers/faceApiReference.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const photos = path.resolve(repoRoot(), process.env.EXPNET_DATA ?? '../shared/data', 'face-photos');
-const noPhotos = existsSync(path.join(photos, 'SOURCE.txt')) ? false : `face photos not found at ${photos} (set EXPNET_DATA)`;
-
-function synthetic(width: number, height: number, seed = 0): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = Math.round(128 + 100 * Math.sin(0.11 * x + 2 * c + seed) * Math.cos(0.07 * y - c));
-    }
-  }
-  return { data, width, height };
-}
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+import { detectReference, faceApiNets, readRgb } from './helpers/faceApiReference.js';
+import { assertSameFaces, maxAbsDiff, median, noPhotos, photos, synthetic } from './helpers/facePhotos.js';
 
 /** Same number of faces; each face-api box has one of ours within `px` on x, y, width, height and 1e-3 on score. */
-function assertSameFaces(ours: FaceDetection[], ref: Detection[], what: string, px = 1): number {
-  assert.equal(ours.length, ref.length, `${what}: ${ours.length} faces, face-api ${ref.length}`);
-  let worst = 0;
-  for (const r of ref) {
-    const errs = ours.map((o) => Math.max(Math.abs(o.x - r.x), Math.abs(o.y - r.y), Math.abs(o.width - r.width), Math.abs(o.height - r.height)));
-    const best = errs.indexOf(Math.min(...errs));
-    const o = ours[best] as FaceDetection;
-    worst = Math.max(worst, errs[best] ?? Infinity);
-    assert.ok((errs[best] ?? Infinity) <= px, `${what}: box off by ${errs[best]} px`);
-    assert.ok(Math.abs(o.score - r.score) <= 1e-3, `${what}: score ${o.score} vs ${r.score}`);
-  }
-  return worst;
-}
 
 /** Our raw grid as NHWC (face-api's layout). */
 function gridNhwc(net: TinyFaceDetector, img: RgbImage, inputSize = 416): Float32Array {

@@ -6,17 +6,7 @@ import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, type FloatTensor } from '../../src/export/onnx/index.js';
 
-/** mulberry32: a small deterministic PRNG; returns uniform [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './gradcheck.js';
 
 /** Uniform values in [-scale, scale). */
 export function randTensor(rand: () => number, shape: readonly number[], scale = 1): FloatTensor {
