@@ -11,7 +11,7 @@ import { readSafetensors } from '../src/engine/safetensors.js';
 import { liveTensors } from '../src/engine/runtime.js';
 import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
 import { resolveConfig, type TrainConfig } from '../src/train/config.js';
-import { loadAll, subset } from '../src/train/experiment.js';
+import { crossValidate, loadAll, subset } from '../src/train/experiment.js';
 import { createRunContext } from '../src/train/runContext.js';
 import { trainMethod, type Splits } from '../src/train/trainMethod.js';
 import { writeSyntheticFaces } from './helpers/syntheticFaces.js';
@@ -90,6 +90,44 @@ describe('training stages on synthetic data', () => {
     assert.ok((l.at(-1) ?? 9) < (l[0] ?? 0), `loss ${l.join(' → ')}`);
     assert.equal(t.predict(splits.val).length, splits.val.y.length);
     t.dispose();
+  });
+
+  test('fn2en: stage (b) refines the pre-trained conv layers at lr × pretrainedLrScale', async () => {
+    const movedInStageB = async (scale: number): Promise<number> => {
+      const dir = mkdtempSync(join(tmpdir(), 'expnet-scale-'));
+      const cfg = quick({ method: 'fn2en', teacher: { fineTune: false }, stageB: { pretrainedLrScale: scale } });
+      const t = await trainMethod(cfg, splits, createRunContext(dir, { seed: 1 }), 3);
+      const afterA = readSafetensors(join(dir, 'stageA.ckpt.safetensors')).tensors.get('model.student.block1.0.weight')?.data as Float32Array;
+      const final = t.model.namedParameters().find(([k]) => k === 'block1.0.weight')?.[1].floats() as Float32Array;
+      t.dispose();
+      return afterA.reduce((m, v, i) => Math.max(m, Math.abs(v - (final[i] as number))), 0);
+    };
+    const frozen = await movedInStageB(1e-9);
+    const free = await movedInStageB(1);
+    assert.ok(frozen < 1e-6, `block1 moved by ${frozen} at scale 1e-9`);
+    assert.ok(free > 1e-4, `block1 moved only ${free} at scale 1`);
+  });
+
+  test('fn2en hands its fine-tuned face net to onTeacher: the same net --method finetune trains', async () => {
+    const cfg = quick({ method: 'fn2en', stageA: { epochs: 1 }, stageB: { epochs: 1 } });
+    let shared: Float32Array[] = [];
+    const a = await trainMethod(cfg, splits, createRunContext(mkdtempSync(join(tmpdir(), 'expnet-share-')), { seed: 1 }), 3, undefined, {
+      onTeacher: (teacher) => (shared = teacher.predict(splits.val)),
+    });
+    a.dispose();
+    const b = await trainMethod({ ...cfg, method: 'finetune' }, splits, createRunContext(mkdtempSync(join(tmpdir(), 'expnet-ft2-')), { seed: 1 }), 3);
+    assert.equal(shared.length, splits.val.y.length);
+    assert.deepEqual(b.predict(splits.val), shared);
+    b.dispose();
+  });
+
+  test('crossValidate runs only the folds asked for, and scores finetune from the fn2en run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-cv-'));
+    const cfg = quick({ teacher: { stage: { epochs: 1 } }, stageA: { epochs: 1 }, stageB: { epochs: 1 } });
+    const s = await crossValidate(ds, 4, ['fn2en', 'finetune'], cfg, createRunContext(dir, { seed: 1 }), { onlyFolds: [3] });
+    assert.deepEqual(s.results.map((r) => [r.method, r.fold]).sort(), [['finetune', 3], ['fn2en', 3]]);
+    assert.ok(!existsSync(join(dir, 'fold3-finetune')), 'the face net was fine-tuned a second time');
+    await assert.rejects(crossValidate(ds, 4, ['scratch'], cfg, createRunContext(dir, { seed: 1 }), { onlyFolds: [5] }), /fold 5 does not exist/);
   });
 
   describe('CLI: kill mid-run, resume, same final weights', () => {

@@ -6,21 +6,24 @@ import { METHODS, type Method } from '../train/config.js';
 import { crossValidate, readDataSet } from '../train/experiment.js';
 import { prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 
-export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en,finetune,scratch] [train options]
+export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en,finetune,scratch] [--only-folds 1,2] [train options]
   Person-independent k-fold cross-validation (subjects never shared between folds; validation subjects for
-  model selection are carved from each training fold). Writes <out>/results.json after every fold.`;
+  model selection are carved from each training fold). Writes <out>/results.json after every fold.
+  --only-folds LIST  run only these folds (1-based), e.g. to split a protocol across machines
+  With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 
 export async function cvCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...TRAIN_OPTIONS, folds: { type: 'string' }, methods: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { ...TRAIN_OPTIONS, folds: { type: 'string' }, methods: { type: 'string' }, 'only-folds': { type: 'string' } }, strict: true });
   const k = Number(values.folds ?? 10);
   const methods = (values.methods ?? 'fn2en,finetune,scratch').split(',') as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new ExpnetError('BAD_CONFIG', `--methods: unknown method '${m}' (expected ${METHODS.join(', ')})`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { cfg, data, format, ctx } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
   const ds = await readDataSet(format, data);
-  const summary = await crossValidate(ds, k, methods, cfg, ctx);
+  const only = values['only-folds']?.split(',').map(Number);
+  const summary = await crossValidate(ds, k, methods, cfg, ctx, only ? { onlyFolds: only } : {});
   for (const [m, s] of Object.entries(summary.methods)) {
-    process.stdout.write(`${m}: ${(100 * s.accuracy.mean).toFixed(2)} ± ${(100 * s.accuracy.std).toFixed(2)} % over ${k} folds (${Math.round(s.seconds)} s)\n`);
+    process.stdout.write(`${m}: ${(100 * s.accuracy.mean).toFixed(2)} ± ${(100 * s.accuracy.std).toFixed(2)} % over ${only?.length ?? k} folds (${Math.round(s.seconds)} s)\n`);
   }
   return 0;
 }

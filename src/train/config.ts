@@ -44,6 +44,12 @@ export interface RegressionConfig extends StageConfig {
   normalizeTarget: boolean;
 }
 
+/** Stage (b): StageConfig plus how the stage-(a) pre-trained conv layers are refined. */
+export interface RefineConfig extends StageConfig {
+  /** Learning-rate multiplier for the conv layers pre-trained in stage (a) (fn2en only; scratch trains every layer at `lr`). */
+  pretrainedLrScale: number;
+}
+
 export interface TrainConfig {
   method: Method;
   seed: number;
@@ -54,7 +60,7 @@ export interface TrainConfig {
   /** Stage (a): student conv layers regress the frozen teacher's feature map. */
   stageA: RegressionConfig;
   /** Stage (b) (and the scratch baseline): the whole student with cross-entropy. */
-  stageB: StageConfig;
+  stageB: RefineConfig;
   /** Stop training after this many seconds (0 = no limit); the run can be resumed. */
   maxTimeSec: number;
 }
@@ -79,9 +85,9 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   seed: 1,
   valFraction: 0.1,
   student: { ...EXPNET_DEFAULTS },
-  teacher: { frozenUntil: 'conv256_down' as FaceNetFeature, fineTune: true, stage: stage({ epochs: 6, lr: 3e-4, augment: false }) },
-  stageA: { ...stage({ epochs: 10, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
-  stageB: stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }),
+  teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
+  stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
+  stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
 });
 
@@ -137,5 +143,6 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   checkStage(cfg.teacher.stage, 'config.teacher.stage');
   checkStage(cfg.stageA, 'config.stageA');
   checkStage(cfg.stageB, 'config.stageB');
+  check(cfg.stageB.pretrainedLrScale > 0, 'config.stageB.pretrainedLrScale', 'a positive number', cfg.stageB.pretrainedLrScale);
   return cfg;
 }

@@ -94,26 +94,44 @@ function summarise(ds: DataSet, k: number, results: MethodFold[]): CvSummary {
   return { dataSet: ds.name, folds: k, labels: [...ds.labels], methods, results };
 }
 
-/** Person-independent k-fold cross-validation of each method; results.json is rewritten after every fold. */
-export async function crossValidate(ds: DataSet, k: number, methods: readonly Method[], cfg: TrainConfig, ctx: RunContext): Promise<CvSummary> {
+export interface CvOptions {
+  /** 1-based folds to run (default: all k). */
+  onlyFolds?: readonly number[];
+}
+
+/**
+ * Person-independent k-fold cross-validation of each method; results.json is rewritten after every fold.
+ * When both fn2en and finetune are asked for (with teacher fine-tuning on), the fine-tune baseline is the
+ * fn2en run's own fine-tuned face net: the same net `--method finetune` trains with that seed and config.
+ */
+export async function crossValidate(ds: DataSet, k: number, methods: readonly Method[], cfg: TrainConfig, ctx: RunContext, opts: CvOptions = {}): Promise<CvSummary> {
   const all = await loadAll(ds, cfg, ctx);
   const folds = personIndependentFolds(ds.samples, k, cfg.seed);
+  for (const f of opts.onlyFolds ?? []) if (!Number.isInteger(f) || f < 1 || f > k) throw new ExpnetError('BAD_CONFIG', `fold ${f} does not exist (folds are 1..${k})`);
+  const shareTeacher = methods.includes('fn2en') && methods.includes('finetune') && cfg.teacher.fineTune;
   const results: MethodFold[] = [];
+  const record = (r: MethodFold): void => {
+    results.push(r);
+    ctx.log({ fold: r.fold, method: r.method, testAccuracy: r.test.accuracy, valAccuracy: r.valAccuracy });
+    ctx.reporter.message(`fold ${r.fold} ${r.method}: test accuracy ${(100 * r.test.accuracy).toFixed(2)} %`);
+    writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
+  };
   for (const [f, fold] of folds.entries()) {
+    if (opts.onlyFolds && !opts.onlyFolds.includes(f + 1)) continue;
     const { train, validation } = validationSplit(ds, fold.train, cfg, cfg.seed + f);
     const splits = { train: subset(all, train), val: subset(all, validation) };
     const test = subset(all, fold.test);
     for (const method of methods) {
+      if (method === 'finetune' && shareTeacher) continue; // scored from the fn2en run below
       const t0 = Date.now();
       const fctx = childContext(ctx, `fold${f + 1}-${method}`);
       ctx.reporter.message(`fold ${f + 1}/${k}, ${method}: train ${splits.train.y.length}, validation ${splits.val.y.length}, test ${test.y.length}`);
-      const trained = await trainMethod({ ...cfg, method }, splits, fctx, ds.labels.length);
+      const onTeacher = (t: { predict: TrainedModel['predict']; valAccuracy: number | null; stages: TrainedModel['stages'] }): void =>
+        record({ method: 'finetune', fold: f + 1, valAccuracy: t.valAccuracy, test: metricsOfProbs(test.y, t.predict(test), ds.labels), seconds: (Date.now() - t0) / 1000 });
+      const trained = await trainMethod({ ...cfg, method }, splits, fctx, ds.labels.length, undefined, method === 'fn2en' && shareTeacher ? { onTeacher } : {});
       const metrics = metricsOfProbs(test.y, trained.predict(test), ds.labels);
       trained.dispose();
-      results.push({ method, fold: f + 1, valAccuracy: trained.valAccuracy, test: metrics, seconds: (Date.now() - t0) / 1000 });
-      ctx.log({ fold: f + 1, method, testAccuracy: metrics.accuracy, valAccuracy: trained.valAccuracy });
-      ctx.reporter.message(`fold ${f + 1} ${method}: test accuracy ${(100 * metrics.accuracy).toFixed(2)} %`);
-      writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
+      record({ method, fold: f + 1, valAccuracy: trained.valAccuracy, test: metrics, seconds: (Date.now() - t0) / 1000 });
     }
   }
   return summarise(ds, k, results);

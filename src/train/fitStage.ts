@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
-import { Optimizer } from '../engine/optim.js';
+import { Optimizer, type ParamGroup } from '../engine/optim.js';
 import { TrainStep } from '../engine/program.js';
 import { cosineLr, warmup } from '../engine/schedules.js';
 import { disposeAll } from '../engine/scope.js';
@@ -23,7 +23,8 @@ export interface StageSpec {
   config: StageConfig;
   /** Switched to train()/eval(); its state is checkpointed. */
   model: Module;
-  params: readonly Tensor[];
+  /** Trained parameters, or parameter groups with their own learning rates. */
+  params: readonly Tensor[] | readonly ParamGroup[];
   /** Training-set size (batches are index lists into it). */
   size: number;
   /** The step's input tensors for a batch (disposed by the loop). */
@@ -144,7 +145,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
       spec.partNames?.forEach((n, i) => (record[n] = (sums[i + 1] ?? 0) / Math.max(seen, 1)));
       if (score !== null) record['val'] = score;
       ctx.log(record);
-      if (score !== null && (saved.bestScore === null || score > saved.bestScore)) {
+      // Ties go to the later epoch: small validation sets saturate early, and later epochs have seen a lower LR.
+      if (score !== null && (saved.bestScore === null || score >= saved.bestScore)) {
         saved.bestScore = score;
         saved.bestEpoch = epoch + 1;
         saveCheckpoint(best, { model: spec.model });

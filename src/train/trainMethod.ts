@@ -8,6 +8,7 @@
 import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/functional.js';
 import { Conv2d } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
+import type { ParamGroup } from '../engine/optim.js';
 import { manualSeed, noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -108,12 +109,21 @@ function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: Fea
 
 function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet): Promise<StageResult> {
   const sc = cfg.stageB;
+  const scale = cfg.method === 'fn2en' ? sc.pretrainedLrScale : 1;
+  const conv = new Set(student.convParameters());
+  const params: ParamGroup[] | Tensor[] =
+    scale === 1
+      ? student.parameters()
+      : [
+          { params: [...conv], lr: sc.lr * scale },
+          { params: student.parameters().filter((p) => !conv.has(p)) },
+        ];
   const valAcc = (): number => accuracyOf(predictStudent(student, splits.val), splits.val.y);
   return fitStage(ctx, {
     name: 'stageB',
     config: sc,
     model: student,
-    params: student.parameters(),
+    params,
     size: splits.train.y.length,
     batch: (idx, rng) => {
       const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng));
@@ -132,7 +142,15 @@ export function predictStudent(student: ExpNet, set: ImageSet): Float32Array[] {
  * Trains one method on a training split (with validation data for model selection) and returns the
  * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
  */
-export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet): Promise<TrainedModel> {
+export interface TrainHooks {
+  /**
+   * fn2en only: called with the fine-tuned face net before stage (a) — the fine-tune baseline of the same run
+   * (same seed and config as `--method finetune`), so a protocol can score both without training the teacher twice.
+   */
+  onTeacher?: (teacher: Pick<TrainedModel, 'predict' | 'valAccuracy' | 'stages'>) => void;
+}
+
+export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   manualSeed(cfg.seed); // weight initialisation and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
@@ -146,9 +164,10 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
   const { cls } = teacher;
+  const predict = (set: ImageSet): Float32Array[] =>
+    predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
+  if (cfg.method === 'fn2en' && !teacher.stage?.interrupted) hooks.onTeacher?.({ predict, valAccuracy: teacher.valAccuracy, stages: { ...stages } });
   if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
-    const predict = (set: ImageSet): Float32Array[] =>
-      predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
   const student = new ExpNet(studentCfg);
