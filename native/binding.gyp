@@ -1,7 +1,10 @@
 {
   "variables": {
     "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
-    "torch_cuda%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;p&&f.existsSync(p+'/lib/libtorch_cuda.so')?'-ltorch_cuda':''\")"
+    "torch_cuda%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;p&&f.existsSync(p+'/lib/libtorch_cuda.so')?'-ltorch_cuda':''\")",
+    "dist%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;process.env.EXPNET_DIST!=='0'&&f.existsSync((p?p+'/include':'/usr/include')+'/gloo/config.h')?1:0\")",
+    "dist_shim%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;f.existsSync((p?p+'/include':'/usr/include')+'/torch/csrc/distributed/autograd/context/context.h')?0:1\")",
+    "nccl%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;p&&f.existsSync(p+'/lib/libtorch_cuda.so')&&[p+'/include','/usr/include','/usr/local/cuda/include'].some(d=>f.existsSync(d+'/nccl.h'))?1:0\")"
   },
   "targets": [
     {
@@ -12,7 +15,8 @@
         "src/ops_math.cc",
         "src/ops_nn.cc",
         "src/program.cc",
-        "src/optim.cc"
+        "src/optim.cc",
+        "src/dist.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -26,6 +30,9 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "conditions": [
+        ["dist==1", {"defines": ["EXPNET_WITH_DIST", "USE_DISTRIBUTED", "USE_C10D_GLOO"]}],
+        ["dist==1 and dist_shim==1", {"include_dirs": ["src/distShim"]}],
+        ["dist==1 and nccl==1", {"defines": ["EXPNET_WITH_NCCL", "USE_C10D_NCCL"]}],
         ["libtorch==''", {
           "include_dirs": ["/usr/include/torch/csrc/api/include"],
           "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in libtorch-dev libopenblas0-openmp python3-torch g++ make python3 chromium; do
+for pkg in libtorch-dev libgloo-dev libopenblas0-openmp python3-torch g++ make python3 chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then

@@ -127,6 +127,9 @@ describe('training stages on synthetic data', () => {
     const s = await crossValidate(ds, 4, ['fn2en', 'finetune'], cfg, createRunContext(dir, { seed: 1 }), { onlyFolds: [3] });
     assert.deepEqual(s.results.map((r) => [r.method, r.fold]).sort(), [['finetune', 3], ['fn2en', 3]]);
     assert.ok(!existsSync(join(dir, 'fold3-finetune')), 'the face net was fine-tuned a second time');
+    // Resuming keeps the scored folds and trains only the missing ones.
+    const again = await crossValidate(ds, 4, ['fn2en', 'finetune'], cfg, createRunContext(dir, { seed: 1, resume: true }), { onlyFolds: [3] });
+    assert.deepEqual(again.results, s.results);
     await assert.rejects(crossValidate(ds, 4, ['scratch'], cfg, createRunContext(dir, { seed: 1 }), { onlyFolds: [5] }), /fold 5 does not exist/);
   });
 

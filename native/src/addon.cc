@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "dist.h"
 
 namespace expnet {
 
@@ -290,6 +291,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensor(env, exports);
   InitProgram(env, exports);
   InitOptim(env, exports);
+  InitDist(env, exports);
   exports.Set("op", Napi::Function::New(env, Op, "op"));
   exports.Set("opNames", Napi::Function::New(env, OpNames, "opNames"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));

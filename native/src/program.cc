@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "dist.h"
 
 namespace expnet {
 
@@ -206,6 +207,7 @@ struct Job {
   bool noGrad = false;
   torch::optim::Optimizer* opt = nullptr;
   double clipNorm = 0;
+  std::shared_ptr<GradSync> sync;  // data parallel: gradients averaged across the process group in backward
   Tensors run() const {
     if (!opt) {
       if (noGrad) {
@@ -218,7 +220,16 @@ struct Job {
     Tensors out = replay(*tape, inputs);
     if (out.empty() || out[0].numel() != 1) throw std::runtime_error("a training step's first output must be a scalar loss");
     if (!out[0].requires_grad()) throw std::runtime_error("the loss does not require grad: no parameter is trainable");
-    out[0].backward();
+    if (sync) {
+      sync->prepare(out[0]);
+      try {
+        out[0].backward();
+      } catch (const std::exception& e) {
+        sync->rethrow(e);
+      }
+    } else {
+      out[0].backward();
+    }
     if (clipNorm > 0) {
       Tensors params;
       for (auto& g : opt->param_groups())
@@ -299,7 +310,7 @@ Napi::Value ProgramWrap::RunAsync(const Napi::CallbackInfo& info) {
   return runJob(info, std::move(job), self->busy, true);
 }
 
-// new NativeTrainStep(program, optimizer, clipNorm)
+// new NativeTrainStep(program, optimizer, clipNorm, gradSync?: { bucketMb, findUnused })
 class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
  public:
   static Napi::FunctionReference ctor;
@@ -307,6 +318,7 @@ class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
   Napi::ObjectReference optRef;
   torch::optim::Optimizer* opt = nullptr;
   double clipNorm = 0;
+  std::shared_ptr<GradSync> sync;
   std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
 
   explicit TrainStepWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainStepWrap>(info) {
@@ -314,6 +326,15 @@ class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
     opt = &optimizerFrom(info[1]);
     optRef = Napi::Persistent(info[1].As<Napi::Object>());
     if (info.Length() > 2 && info[2].IsNumber()) clipNorm = info[2].As<Napi::Number>().DoubleValue();
+    if (info.Length() > 3 && info[3].IsObject()) {
+      GradSyncOptions o = gradSyncOptionsFrom(info[3]);
+      Tensors params;
+      for (auto& g : opt->param_groups())
+        for (auto& p : g.params()) params.push_back(p);
+      EXPNET_TRY
+      sync = makeGradSync(params, o);
+      EXPNET_CATCH(info.Env(), "trainStep", "")
+    }
   }
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeTrainStep",
@@ -322,11 +343,11 @@ class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
     exports.Set("NativeTrainStep", f);
   }
   Napi::Value Step(const Napi::CallbackInfo& info) {
-    Job job{tape, tensorsFrom(info[0], "trainStep.step", false), false, opt, clipNorm};
+    Job job{tape, tensorsFrom(info[0], "trainStep.step", false), false, opt, clipNorm, sync};
     return runJob(info, std::move(job), busy, false);
   }
   Napi::Value StepAsync(const Napi::CallbackInfo& info) {
-    Job job{tape, tensorsFrom(info[0], "trainStep.stepAsync", false), false, opt, clipNorm};
+    Job job{tape, tensorsFrom(info[0], "trainStep.stepAsync", false), false, opt, clipNorm, sync};
     return runJob(info, std::move(job), busy, true);
   }
 };

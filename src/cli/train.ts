@@ -1,10 +1,13 @@
 /** `expnet train`: train one method on a data set's training split; save the model with its card. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { destroyProcessGroup, initProcessGroup } from '../engine/distributed.js';
+import { ExpnetError } from '../errors.js';
 import { ExpNet } from '../nets/expNet.js';
 import { saveExpNetModel } from '../nets/modelCard.js';
 import { readDataSet, trainOnDataSet } from '../train/experiment.js';
-import { prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
+import { describeFailures, launchWorkers } from '../train/distributedLauncher.js';
+import { DIST_OPTIONS, groupFromArgs, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 
 export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
@@ -16,14 +19,76 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
                   checkpoints, results.json and model.safetensors
   --resume        continue an interrupted run in --out
   --max-time S    stop after S seconds (resumable)
-  --seed N  --threads N  --quiet`;
+  --seed N  --threads N  --quiet
+ Data parallel (libtorch c10d, Gloo; see docs/DISTRIBUTED.md); the config's batch size is the global batch:
+  --nproc N       launch N worker processes on this host (like torchrun; cores/N threads each)
+  --nnodes H --node-rank I --master-addr HOST --master-port P
+                  several hosts: the same command on every host, I = 0..H-1, HOST = node 0, same --out
+  --rank R --world-size W [--master-addr HOST --master-port P]
+                  join a group as one process (or set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
+  --dist-timeout S  rendezvous and collective timeout (default 1800)   --backend gloo|nccl`;
+
+const LAUNCHER_ONLY = new Set(['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port']);
+
+/** `expnet train --nproc N ...`: the same command in N workers (with RANK, WORLD_SIZE, ...); returns the first failure's code. */
+async function launchTraining(v: { nproc?: string | undefined; nnodes?: string | undefined; 'node-rank'?: string | undefined; 'master-addr'?: string | undefined; 'master-port'?: string | undefined; out?: string | undefined; method?: string | undefined }, rest: string[]): Promise<number> {
+  const nnodes = Number(v.nnodes ?? 1);
+  if (nnodes > 1 && !v.out) throw new ExpnetError('BAD_CONFIG', 'several hosts need --out (the same run folder on every host)');
+  const out = v.out ?? join('runs', `${v.method ?? 'fn2en'}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const script = process.argv[1];
+  if (!script) throw new ExpnetError('NOT_FOUND', 'cannot tell which script to start the workers with (process.argv[1] is empty)');
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const lineStart = new Map<number, boolean>();
+  const r = await launchWorkers({
+    nproc: Number(v.nproc ?? 1),
+    nnodes,
+    nodeRank: Number(v['node-rank'] ?? 0),
+    ...(v['master-addr'] ? { masterAddr: v['master-addr'] } : {}),
+    ...(v['master-port'] ? { masterPort: Number(v['master-port']) } : {}),
+    argv: [script, 'train', ...rest, ...(v.out ? [] : ['--out', out])],
+    signal: abort.signal,
+    output: (rank, stream, chunk) => {
+      const sink = stream === 'stdout' ? process.stdout : process.stderr;
+      if (rank === 0) return void sink.write(chunk);
+      const text = chunk.toString('utf8');
+      const atStart = lineStart.get(rank) ?? true;
+      sink.write((atStart ? `[rank ${rank}] ` : '') + text.replace(/\n(?=.)/g, `\n[rank ${rank}] `));
+      lineStart.set(rank, text.endsWith('\n'));
+    },
+  });
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (r.exitCode !== 0) process.stderr.write(`expnet train: ${describeFailures(r.failures)}; continue with the same command plus --resume --out ${out}\n`);
+  return r.exitCode;
+}
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: TRAIN_OPTIONS, strict: true });
+  const { values, tokens } = parseArgs({ args: argv, options: { ...TRAIN_OPTIONS, ...DIST_OPTIONS }, strict: true, tokens: true });
+  if (values.nproc !== undefined || values.nnodes !== undefined) {
+    const drop = new Set<number>();
+    for (const t of tokens)
+      if (t.kind === 'option' && LAUNCHER_ONLY.has(t.name)) {
+        drop.add(t.index);
+        if (t.value !== undefined && !t.inlineValue) drop.add(t.index + 1);
+      }
+    return launchTraining(values, argv.filter((_, i) => !drop.has(i)));
+  }
+  const group = groupFromArgs(values);
+  if (group && group.worldSize > 1 && !values.out) throw new ExpnetError('BAD_CONFIG', '--out is required when several processes train together (one run folder for all ranks)');
+  if (group) await initProcessGroup(group);
+  const main = (group?.rank ?? 0) === 0;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '));
+  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0);
   const ds = await readDataSet(format, data);
   const run = await trainOnDataSet(ds, cfg, ctx);
+  if (!main) {
+    run.trained.dispose();
+    destroyProcessGroup();
+    return 0;
+  }
   if (run.trained.interrupted) {
     process.stdout.write(`${cfg.method}: stopped by --max-time; continue with the same command plus --resume --out ${ctx.dir}\n`);
     run.trained.dispose();

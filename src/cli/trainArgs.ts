@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import { ExpnetError } from '../errors.js';
 import { resolveConfig, type TrainConfig } from '../train/config.js';
 import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
-import { createRunContext, type RunContext } from '../train/runContext.js';
+import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
+import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
 import { setNumThreads } from '../engine/runtime.js';
 import { progressBar } from './progressBar.js';
 
@@ -21,6 +22,49 @@ export const TRAIN_OPTIONS = {
   threads: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+
+/** `expnet train` only: local workers (--nproc), hosts, or this process's place in a group started elsewhere. */
+export const DIST_OPTIONS = {
+  nproc: { type: 'string' },
+  nnodes: { type: 'string' },
+  'node-rank': { type: 'string' },
+  rank: { type: 'string' },
+  'world-size': { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
+  'dist-timeout': { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+export interface DistArgs {
+  nproc?: string | undefined;
+  nnodes?: string | undefined;
+  'node-rank'?: string | undefined;
+  rank?: string | undefined;
+  'world-size'?: string | undefined;
+  'master-addr'?: string | undefined;
+  'master-port'?: string | undefined;
+  'dist-timeout'?: string | undefined;
+  backend?: string | undefined;
+}
+
+/** The process group this process joins: --rank/--world-size/--master-addr/--master-port, else RANK, WORLD_SIZE, ... from the environment, else none. */
+export function groupFromArgs(a: DistArgs, env: NodeJS.ProcessEnv = process.env): Required<ProcessGroupOptions> | null {
+  const fromEnv = groupFromEnv(env);
+  if (a['world-size'] === undefined && a.rank === undefined) {
+    if (!fromEnv) return null;
+    return resolveGroupOptions({ ...fromEnv, ...(a['dist-timeout'] ? { timeoutSec: Number(a['dist-timeout']) } : {}), ...(a.backend ? { backend: a.backend as DistBackend } : {}) });
+  }
+  if (a['world-size'] === undefined || a.rank === undefined) throw new ExpnetError('BAD_CONFIG', '--rank and --world-size go together');
+  return resolveGroupOptions({
+    rank: Number(a.rank),
+    worldSize: Number(a['world-size']),
+    masterAddr: a['master-addr'] ?? env['MASTER_ADDR'] ?? '127.0.0.1',
+    masterPort: Number(a['master-port'] ?? env['MASTER_PORT'] ?? 29500),
+    ...(a['dist-timeout'] ? { timeoutSec: Number(a['dist-timeout']) } : fromEnv ? { timeoutSec: fromEnv.timeoutSec } : {}),
+    backend: (a.backend ?? fromEnv?.backend ?? 'gloo') as DistBackend,
+  });
+}
 
 export interface TrainArgs {
   data?: string | undefined;
@@ -69,8 +113,11 @@ export interface Prepared {
   ctx: RunContext;
 }
 
-/** Resolves the config (defaults ← --config file ← flags), prepares the run folder and saves the resolved config. */
-export function prepareRun(a: TrainArgs, defaultOut: string, command: string): Prepared {
+/**
+ * Resolves the config (defaults ← --config file ← flags), prepares the run folder and saves the resolved config.
+ * A worker of rank > 0 writes nothing and reports nothing (rank 0 does); it reads the run folder to resume.
+ */
+export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
   const format = (a.format ?? guessFormat(a.data)) as DataFormat;
   if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
@@ -82,6 +129,10 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string): P
   const cfg = resolveConfig(file, flags, ...(a.set ?? []).map(setOverride));
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
+  if (rank > 0) {
+    const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
+    return { cfg, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} } };
+  }
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
   return { cfg, data: a.data, format, ctx };

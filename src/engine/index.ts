@@ -12,3 +12,4 @@ export * from './program.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';
 export { native, packageRoot } from './native.js';
+export * as dist from './distributed.js';

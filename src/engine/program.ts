@@ -68,6 +68,18 @@ export class Program {
   }
 }
 
+/** Options of a TrainStep beyond gradient clipping. */
+export interface TrainStepOptions {
+  /**
+   * Data parallel: average the gradients across the process group (src/engine/distributed.ts) during backward,
+   * with libtorch's DDP Reducer (buckets of `bucketMb`, default 25, all-reduced as soon as they are complete).
+   * `findUnused` tolerates parameters that get no gradient in a step (a graph search per step).
+   */
+  gradSync?: { bucketMb?: number; findUnused?: boolean };
+}
+
+type NativeTrainStepCtor = new (program: NativeProgram, optimizer: Optimizer['handle'], clipNorm: number, gradSync?: { bucketMb: number; findUnused: boolean }) => NativeTrainStep;
+
 export interface StepResult {
   /** The loss value of this step. */
   loss: number;
@@ -83,9 +95,16 @@ export class TrainStep {
   readonly program: Program;
   readonly #step: NativeTrainStep;
 
-  constructor(fn: (...inputs: Tensor[]) => Tensor | readonly Tensor[], example: readonly Tensor[], readonly optimizer: Optimizer, clipNorm = 0) {
+  constructor(fn: (...inputs: Tensor[]) => Tensor | readonly Tensor[], example: readonly Tensor[], readonly optimizer: Optimizer, clipNorm = 0, options: TrainStepOptions = {}) {
     this.program = Program.trace(fn, example);
-    this.#step = new (native().NativeTrainStep)(this.program.handle, optimizer.handle, clipNorm);
+    const Ctor = native().NativeTrainStep as NativeTrainStepCtor;
+    const sync = options.gradSync;
+    try {
+      this.#step = sync ? new Ctor(this.program.handle, optimizer.handle, clipNorm, { bucketMb: sync.bucketMb ?? 25, findUnused: sync.findUnused ?? false }) : new Ctor(this.program.handle, optimizer.handle, clipNorm);
+    } catch (err) {
+      this.program.dispose();
+      wrapErr('training step', err);
+    }
   }
   step(inputs: readonly Tensor[]): StepResult {
     let out: NativeTensor[];

@@ -3,7 +3,7 @@
  * split when it has one) and `crossValidate` (person-independent k folds, every method, every fold).
  * Validation data for model selection is always carved from the training part, never from a test split.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
@@ -16,6 +16,7 @@ import { readOuluCasia } from '../data/ouluCasia.js';
 import { readSfew } from '../data/sfew.js';
 import { carveValidation, personIndependentFolds } from '../data/splits.js';
 import { readTfd } from '../data/tfd.js';
+import { isMainProcess } from '../engine/distributed.js';
 import { writeFileAtomic } from '../engine/safetensors.js';
 import { ExpnetError } from '../errors.js';
 import { addConfusions, meanStd, metricsOfProbs, type Metrics } from '../eval/metrics.js';
@@ -100,7 +101,8 @@ export interface CvOptions {
 }
 
 /**
- * Person-independent k-fold cross-validation of each method; results.json is rewritten after every fold.
+ * Person-independent k-fold cross-validation of each method; results.json is rewritten after every fold, and
+ * a resumed run (ctx.resume) skips the method × fold pairs it already holds.
  * When both fn2en and finetune are asked for (with teacher fine-tuning on), the fine-tune baseline is the
  * fn2en run's own fine-tuned face net: the same net `--method finetune` trains with that seed and config.
  */
@@ -109,12 +111,18 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
   const folds = personIndependentFolds(ds.samples, k, cfg.seed);
   for (const f of opts.onlyFolds ?? []) if (!Number.isInteger(f) || f < 1 || f > k) throw new ExpnetError('BAD_CONFIG', `fold ${f} does not exist (folds are 1..${k})`);
   const shareTeacher = methods.includes('fn2en') && methods.includes('finetune') && cfg.teacher.fineTune;
-  const results: MethodFold[] = [];
+  const resultsFile = join(ctx.dir, 'results.json');
+  // Resuming keeps the folds already scored (a run can also be split with onlyFolds and finished later).
+  const results: MethodFold[] = ctx.resume && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as CvSummary).results : [];
+  const done = (method: Method, fold: number): boolean => results.some((r) => r.method === method && r.fold === fold);
   const record = (r: MethodFold): void => {
+    const old = results.findIndex((o) => o.method === r.method && o.fold === r.fold);
+    if (old >= 0) results.splice(old, 1);
     results.push(r);
+    results.sort((a, b) => a.fold - b.fold || methods.indexOf(a.method) - methods.indexOf(b.method));
     ctx.log({ fold: r.fold, method: r.method, testAccuracy: r.test.accuracy, valAccuracy: r.valAccuracy });
     ctx.reporter.message(`fold ${r.fold} ${r.method}: test accuracy ${(100 * r.test.accuracy).toFixed(2)} %`);
-    writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
+    writeFileAtomic(resultsFile, [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
   };
   for (const [f, fold] of folds.entries()) {
     if (opts.onlyFolds && !opts.onlyFolds.includes(f + 1)) continue;
@@ -123,6 +131,7 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
     const test = subset(all, fold.test);
     for (const method of methods) {
       if (method === 'finetune' && shareTeacher) continue; // scored from the fn2en run below
+      if (done(method, f + 1) && (method !== 'fn2en' || !shareTeacher || done('finetune', f + 1))) continue;
       const t0 = Date.now();
       const fctx = childContext(ctx, `fold${f + 1}-${method}`);
       ctx.reporter.message(`fold ${f + 1}/${k}, ${method}: train ${splits.train.y.length}, validation ${splits.val.y.length}, test ${test.y.length}`);
@@ -172,6 +181,6 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   const testSet = test.length > 0 ? subset(all, test) : null;
   const metrics = testSet ? metricsOfProbs(testSet.y, trained.predict(testSet), ds.labels) : null;
   const out = { method: cfg.method, valAccuracy: trained.valAccuracy, testName, test: metrics, stages: trained.stages };
-  writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
+  if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
   return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy };
 }

@@ -2,11 +2,16 @@
  * The epoch loop shared by every stage: one native call per step (TrainStep), LR warm-up + cosine decay,
  * progress reports, JSONL metrics, an atomic checkpoint each epoch, resume, a time limit, and model
  * selection on validation data (never on a test split).
+ * Data parallel when a process group is initialised (src/engine/distributed.ts): rank 0's weights are broadcast
+ * at the start, each rank trains on its slice of every global batch (distributedSampler.ts) with gradients
+ * averaged inside the step, metrics are summed over ranks, and only rank 0 validates, logs, reports and writes
+ * checkpoints. BatchNorm statistics stay per rank (as PyTorch DDP without SyncBatchNorm).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { Optimizer, type ParamGroup } from '../engine/optim.js';
+import { broadcast, broadcastNumbers, allReduceNumbers, processGroup } from '../engine/distributed.js';
 import { TrainStep } from '../engine/program.js';
 import { cosineLr, warmup } from '../engine/schedules.js';
 import { disposeAll } from '../engine/scope.js';
@@ -14,7 +19,8 @@ import type { Module } from '../engine/module.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Rng } from '../data/rng.js';
 import type { StageConfig } from './config.js';
-import { epochBatches } from './imageSet.js';
+import { ExpnetError } from '../errors.js';
+import { distributedEpochBatches, minGlobalBatch, stepsPerEpoch } from './distributedSampler.js';
 import type { RunContext } from './runContext.js';
 
 export interface StageSpec {
@@ -59,13 +65,31 @@ export function derivedSeed(seed: number, stage: string, ...parts: number[]): nu
   return h;
 }
 
+/** Rank 0's parameters and buffers on every rank. */
+async function syncModel(model: Module): Promise<void> {
+  await broadcast([...model.parameters(), ...model.namedBuffers().map(([, b]) => b)], 0);
+}
+
+/** Every rank must train the same stage on the same data: compares with rank 0. */
+async function checkSameRun(name: string, rank: number, local: number[]): Promise<void> {
+  const root = await broadcastNumbers(local, 0);
+  if (root.some((v, i) => v !== local[i]))
+    throw new ExpnetError('BAD_CONFIG', `${name}: rank ${rank} has [training images, batch size, epochs, resumed epoch] = [${local.join(', ')}] but rank 0 has [${root.join(', ')}] (same data, config and run folder on every host?)`);
+}
+
 export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageResult> {
   const c = spec.config;
   const t0 = Date.now();
+  const group = processGroup();
+  const rank = group?.rank ?? 0;
+  const world = group?.worldSize ?? 1;
+  const main = rank === 0;
+  if (c.batchSize < minGlobalBatch(world))
+    throw new ExpnetError('BAD_CONFIG', `${spec.name}: batch size ${c.batchSize} is the global batch; ${world} processes need at least ${minGlobalBatch(world)} (2 images per process)`);
   const ckpt = join(ctx.dir, `${spec.name}.ckpt.safetensors`);
   const best = join(ctx.dir, `${spec.name}.best.safetensors`);
   const optimizer = new Optimizer(c.optimizer, spec.params, { lr: c.lr, weightDecay: c.weightDecay, ...(c.optimizer === 'sgd' ? { momentum: c.momentum } : {}) });
-  const perEpoch = Math.floor(spec.size / c.batchSize) + (spec.size % c.batchSize >= 2 ? 1 : 0);
+  const perEpoch = stepsPerEpoch(spec.size, c.batchSize, world);
   const total = Math.max(1, perEpoch * c.epochs);
   const warm = Math.min(total - 1, perEpoch * c.warmupEpochs);
   const schedule = warmup(warm, cosineLr(total - warm), 0.1);
@@ -73,13 +97,21 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   spec.model.train();
   const exampleRng = new Rng(derivedSeed(ctx.seed, spec.name, -1));
   const example = spec.batch(Array.from({ length: Math.min(c.batchSize, spec.size) }, (_, i) => i), exampleRng);
-  const step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm);
-  disposeAll(example);
+  let step: TrainStep;
+  try {
+    step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm, group ? { gradSync: {} } : {});
+  } finally {
+    disposeAll(example);
+  }
   // Restore after tracing: the traced forward ran once for real (BN statistics, dropout RNG).
   let saved: Saved = { epoch: 0, bestScore: null, bestEpoch: null };
   if (ctx.resume && existsSync(ckpt)) {
     saved = loadCheckpoint(ckpt, { model: spec.model, optimizer }) as Saved;
-    ctx.reporter.message(`${spec.name}: resumed after epoch ${saved.epoch}`);
+    if (main) ctx.reporter.message(`${spec.name}: resumed after epoch ${saved.epoch}`);
+  }
+  if (group) {
+    await checkSameRun(spec.name, rank, [spec.size, c.batchSize, c.epochs, saved.epoch]);
+    await syncModel(spec.model);
   }
 
   let interrupted = false;
@@ -87,7 +119,7 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   try {
     for (; epoch < c.epochs && !interrupted; epoch++) {
       spec.model.train();
-      const batches = epochBatches(spec.size, c.batchSize, new Rng(derivedSeed(ctx.seed, spec.name, epoch)));
+      const batches = distributedEpochBatches(spec.size, c.batchSize, new Rng(derivedSeed(ctx.seed, spec.name, epoch)), rank, world);
       const sums = new Float64Array(1 + (spec.partNames?.length ?? 0));
       let seen = 0;
       const te = Date.now();
@@ -95,7 +127,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
       let dataMs = 0;
       const make = (k: number): Tensor[] => {
         const t = Date.now();
-        const b = spec.batch(batches[k] ?? [], new Rng(derivedSeed(ctx.seed, spec.name, epoch, k)));
+        const seed = world > 1 ? derivedSeed(ctx.seed, spec.name, epoch, k, rank) : derivedSeed(ctx.seed, spec.name, epoch, k);
+        const b = spec.batch(batches[k] ?? [], new Rng(seed));
         dataMs += Date.now() - t;
         return b;
       };
@@ -122,25 +155,41 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
         }
         seen += idx.length;
         const secs = (Date.now() - te) / 1000;
-        ctx.reporter.progress({
+        // Rank 0 reports its own running loss and the throughput of all ranks (each sees ~1/world of a batch).
+        if (main) ctx.reporter.progress({
           stage: spec.name,
           epoch: epoch + 1,
           epochs: c.epochs,
           step: k + 1,
           steps: batches.length,
           loss: (sums[0] ?? 0) / seen,
-          imagesPerSec: seen / Math.max(secs, 1e-9),
+          imagesPerSec: (seen * world) / Math.max(secs, 1e-9),
           etaSec: (secs / (k + 1)) * (batches.length - k - 1 + (c.epochs - epoch - 1) * batches.length),
         });
-        if (ctx.deadline > 0 && Date.now() > ctx.deadline) {
-          interrupted = true;
-          break;
+        if (ctx.deadline > 0) {
+          const late = Date.now() > ctx.deadline ? 1 : 0;
+          // The ranks stop together: one that left the loop alone would leave the others waiting in a collective.
+          if ((group ? (await allReduceNumbers([late], 'max'))[0] : late) === 1) {
+            interrupted = true;
+            break;
+          }
         }
       }
       disposeAll(next);
       if (interrupted) break; // the partial epoch is not saved: resuming repeats it exactly
       spec.model.eval();
-      const score = spec.validate ? spec.validate() : null;
+      if (group) {
+        const total = await allReduceNumbers([...sums, seen], 'sum');
+        seen = total.pop() ?? seen;
+        sums.set(total);
+      }
+      let score = spec.validate && main ? spec.validate() : null;
+      if (group && spec.validate) score = (await broadcastNumbers([score ?? Number.NaN], 0))[0] ?? null;
+      if (!main) {
+        if (score !== null && (saved.bestScore === null || score >= saved.bestScore)) [saved.bestScore, saved.bestEpoch] = [score, epoch + 1];
+        saved.epoch = epoch + 1;
+        continue;
+      }
       const record: Record<string, unknown> = { stage: spec.name, epoch: epoch + 1, loss: (sums[0] ?? 0) / Math.max(seen, 1), lr: optimizer.getLr(), sec: (Date.now() - te) / 1000, dataSec: dataMs / 1000 };
       spec.partNames?.forEach((n, i) => (record[n] = (sums[i + 1] ?? 0) / Math.max(seen, 1)));
       if (score !== null) record['val'] = score;
@@ -157,7 +206,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   } finally {
     step.dispose();
   }
-  if (!interrupted && spec.validate && existsSync(best)) loadCheckpoint(best, { model: spec.model });
+  if (!interrupted && spec.validate && main && existsSync(best)) loadCheckpoint(best, { model: spec.model });
+  if (group) await syncModel(spec.model);
   spec.model.eval();
   return { epochsRun: saved.epoch, bestScore: saved.bestScore, bestEpoch: saved.bestEpoch, interrupted, seconds: (Date.now() - t0) / 1000 };
 }
