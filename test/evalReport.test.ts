@@ -171,6 +171,18 @@ describe('eval: predictions, report, comparison, CLI', () => {
     assert.match(built.html, /85\.0 % ± 7\.1/);
     assert.ok(built.charts['cv-confusion-fn2en'] && built.charts['folds']);
     assert.equal(built.json.cv?.pairs[0]?.test.n, 2);
+    // The CLI merges runs of the same protocol given as several --cv (methods run separately).
+    const [a, b] = ['fn2en', 'scratch'].map((m) => {
+      const d = join(dir, `cv-${m}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'results.json'), JSON.stringify({ ...cv, methods: {}, results: cv.results.filter((r) => r.method === m) }));
+      return d;
+    }) as [string, string];
+    const r = cli('eval', '--cv', a, '--cv', b, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const merged = (JSON.parse(r.stdout) as { cv: { methods: { name: string; accuracy: { mean: number } }[] } }).cv.methods;
+    assert.deepEqual(merged.map((m) => [m.name, Math.round(100 * m.accuracy.mean)]), [['fn2en', 85], ['scratch', 70]]);
+    assert.match(cli('eval', '--cv', a, '--cv', a).stderr, /fn2en fold 1 is in two runs/);
   });
 
   test('CLI: JSON metrics, report folder with training curves, comparison, CSV layout, errors', () => {

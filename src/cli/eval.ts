@@ -8,7 +8,7 @@ import { evalSplit } from '../eval/evalSplit.js';
 import { predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
 import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
 import { readTrainingCurves } from '../eval/trainingLog.js';
-import { DATA_FORMATS, readDataSet, type CvSummary, type DataFormat } from '../train/experiment.js';
+import { DATA_FORMATS, readDataSet, summarise, type CvSummary, type DataFormat } from '../train/experiment.js';
 import { guessFormat } from './trainArgs.js';
 
 export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     expnet eval --cv <run dir | results.json> [options]
@@ -19,7 +19,8 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   --predictions P    a predictions.json (ours or a peer's: {labels, rows:[{path, truth, probs}]}); repeatable
   --format F         ${DATA_FORMATS.join('|')} (default: guessed from the path)
   --split S          test (default: the data set's test split, else all) | all | a split name
-  --cv PATH          a cross-validation run: per-fold table, mean ± std, paired tests, pooled confusions
+  --cv PATH          a cross-validation run: per-fold table, mean ± std, paired tests, pooled confusions;
+                     repeatable: runs of the same protocol (methods or folds run separately) are merged
   --run DIR          training curves from DIR/metrics.jsonl (default: the model's or the CV run's folder)
   --out DIR          write report.html (self-contained), report.json, predictions-*.json, charts/*.svg
   --png              also write the charts as PNG        --mistakes N   gallery size (default 24)
@@ -49,6 +50,24 @@ function readCv(path: string): { summary: CvSummary; dir: string } {
   return { summary, dir: dirname(file) };
 }
 
+/** Several runs of one protocol (e.g. methods or folds run separately) as one: same data set, labels and k. */
+function readCvRuns(paths: readonly string[]): { summary: CvSummary; dir: string } {
+  const runs = paths.map(readCv);
+  const first = runs[0] as { summary: CvSummary; dir: string };
+  const results: CvSummary['results'] = [];
+  for (const [i, r] of runs.entries()) {
+    const s = r.summary;
+    if (s.dataSet !== first.summary.dataSet || s.folds !== first.summary.folds || s.labels.join() !== first.summary.labels.join()) {
+      throw new ExpnetError('BAD_INPUT', `--cv ${paths[i]}: ${s.dataSet}, ${s.folds} folds does not match ${paths[0]} (${first.summary.dataSet}, ${first.summary.folds} folds)`);
+    }
+    for (const x of s.results) {
+      if (results.some((y) => y.method === x.method && y.fold === x.fold)) throw new ExpnetError('BAD_INPUT', `--cv ${paths[i]}: ${x.method} fold ${x.fold} is in two runs`);
+      results.push(x);
+    }
+  }
+  return runs.length === 1 ? first : { summary: summarise({ name: first.summary.dataSet, labels: first.summary.labels }, first.summary.folds, results), dir: first.dir };
+}
+
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -59,7 +78,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       predictions: { type: 'string', multiple: true },
       format: { type: 'string' },
       split: { type: 'string' },
-      cv: { type: 'string' },
+      cv: { type: 'string', multiple: true },
       run: { type: 'string' },
       out: { type: 'string' },
       png: { type: 'boolean' },
@@ -90,7 +109,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     }
   }
   for (const file of values.predictions ?? []) models.push({ predictions: readPredictions(file), images: null, dropped: {}, split: `predictions from ${file}` });
-  const cv = values.cv ? readCv(values.cv) : undefined;
+  const cv = values.cv && values.cv.length > 0 ? readCvRuns(values.cv) : undefined;
   if (!runDir && cv) runDir = cv.dir;
   const log = runDir ? (runDir.endsWith('.jsonl') ? runDir : join(runDir, 'metrics.jsonl')) : undefined;
   const report = await buildReport(models, {

@@ -81,7 +81,7 @@ export interface CvSummary {
   results: MethodFold[];
 }
 
-function summarise(ds: DataSet, k: number, results: MethodFold[]): CvSummary {
+export function summarise(ds: { name: string; labels: readonly string[] }, k: number, results: MethodFold[]): CvSummary {
   const methods: CvSummary['methods'] = {};
   for (const m of new Set(results.map((r) => r.method))) {
     const rs = results.filter((r) => r.method === m);
