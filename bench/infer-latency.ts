@@ -6,12 +6,14 @@
  * (b) whole pipeline on the group photos of `$EXPNET_DATA/face-photos/group` (skipped with a message when
  *     absent), decoding included on both sides, photos as they are: `rec.detect(path)` vs sharp decode +
  *     `detectAllFaces(SSD).withFaceLandmarks().withFaceExpressions()`.
- * (c) where expnet's pipeline time goes, per photo: decode, the detector's 512² input (pad + resize), the
+ * (c) where expnet's pipeline time goes, per photo: decode, the detector's square input (pad + resize), the
  *     detector's ORT run, the landmark net's ORT run and the classifier at batch = faces found; the rest of
  *     `detect` (SSD decoding, NMS, per-face crops, alignment) is the total minus these.
  * Wall and process CPU time (user + system, all threads) per call are both reported: other sessions load the
  * machine, and CPU time is the less noisy of the two. Crop contents are synthetic (cost does not depend on them).
- * Usage: node --import tsx bench/infer-latency.ts [--models DIR] [--model NAME] [--repeats 15] [--out file.json]
+ * (b) and (c) run once per `--detectors` entry SIZE:PRECISION (default: the Recognizer's default, 384:int8; e.g.
+ * `384:int8,384:float32,512:float32`).
+ * Usage: node --import tsx bench/infer-latency.ts [--models DIR] [--model NAME] [--repeats 15] [--detectors 384:int8,512:float32] [--out file.json]
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -23,9 +25,12 @@ import * as ort from 'onnxruntime-node';
 import { dataRoot } from '../src/data/dataRoot.js';
 import { modelDir as faceApiModelDir } from '../src/export/tfjsManifest.js';
 import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../src/infer/modelBundle.js';
-import { readRgb as readRgbPixels, squareInput } from '../src/infer/readImage.js';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectorModel, LANDMARKS_INPUT } from '../src/infer/facePipeline.js';
+import { readRgb as readRgbPixels } from '../src/infer/readImage.js';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import { createSession } from '../src/infer/session.js';
+import { squareInput } from '../src/infer/squareInput.js';
 import { faceApiNets, readRgb } from '../test/helpers/faceApiReference.js';
 
 const arg = (name: string): string | undefined => {
@@ -36,6 +41,12 @@ const repeats = Number(arg('--repeats') ?? 15);
 const modelDir = arg('--models') ?? bundledModelDir();
 const modelName = arg('--model') ?? DEFAULT_EXPRESSION_MODEL;
 const out = arg('--out');
+/** Detector configurations SIZE:PRECISION to run the pipeline with (each interleaved with face-api, which runs at 512). */
+const detectorConfigs = (arg('--detectors') ?? `${DEFAULT_DETECTOR_SIZE}:${DEFAULT_DETECTOR_PRECISION}`).split(',').map((c) => {
+  const [size, precision] = c.split(':');
+  if (precision !== 'int8' && precision !== 'float32') throw new Error(`--detectors: expected SIZE:int8 or SIZE:float32, got ${c}`);
+  return { detectorSize: Number(size), detectorPrecision: precision } as const;
+});
 if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats: expected an integer ≥ 1, got ${arg('--repeats')}`);
 const FACE_API_SIZE = 112;
 /**
@@ -141,6 +152,7 @@ async function classifyBench(rec: Recognizer): Promise<ClassifyRow[]> {
 }
 
 interface PhotoRow {
+  detector: string;
   photo: string;
   width: number;
   height: number;
@@ -184,10 +196,10 @@ async function pipelineBench(rec: Recognizer, dir: string): Promise<PhotoRow[]> 
     if (tfjs.memory().numTensors !== before) process.stderr.write(`warning: face-api left ${tfjs.memory().numTensors - before} tensors on ${name}\n`);
     const [e, f] = [stat(r.a), stat(r.b)];
     rows.push({
-      photo: name, width: first.width, height: first.height, expnetFaces: first.faces.length, faceApiFaces, expnet: e, faceApi: f,
+      detector: `${rec.detectorSize}:${rec.detectorPrecision}`, photo: name, width: first.width, height: first.height, expnetFaces: first.faces.length, faceApiFaces, expnet: e, faceApi: f,
       ratio: f.wallMs / e.wallMs, cpuRatio: f.cpuMs / e.cpuMs, roundRatios: r.a.map((s, i) => (r.b[i]?.wall ?? NaN) / s.wall),
     });
-    process.stderr.write(`  ${name}: expnet ${e.wallMs.toFixed(1)} ms, face-api ${f.wallMs.toFixed(1)} ms\n`);
+    process.stderr.write(`  ${name} @${rec.detectorSize}:${rec.detectorPrecision}: expnet ${e.wallMs.toFixed(1)} ms, face-api ${f.wallMs.toFixed(1)} ms\n`);
   }
   return rows;
 }
@@ -197,20 +209,22 @@ type StageRow = { photo: string; faces: number; total: number } & Record<(typeof
 
 /** Median wall ms of each stage of expnet's pipeline, with separate sessions on the same models (same options). */
 async function stageBench(rec: Recognizer, dir: string, photos: readonly PhotoRow[]): Promise<StageRow[]> {
-  const [det, lm] = await Promise.all([createSession(rec.bundle.detector), createSession(rec.bundle.landmarks)]);
-  const size = rec.bundle.card.input.size;
+  const size = rec.detectorSize;
+  const detector = detectorModel(new Uint8Array(readFileSync(rec.bundle.detector)), rec.bundle.anchors, size, rec.detectorPrecision);
+  const [det, lm] = await Promise.all([createSession(detector.model), createSession(rec.bundle.landmarks)]);
+  const crop = rec.bundle.card.input.size;
   const rows: StageRow[] = [];
   for (const p of photos) {
     const file = join(dir, p.photo);
     const n = Math.max(1, p.expnetFaces);
-    const marksIn = pattern(n * 3 * 112 * 112, 3);
-    const crops = Array.from({ length: n }, (_, k) => pattern(size * size, k));
+    const marksIn = pattern(n * 3 * LANDMARKS_INPUT * LANDMARKS_INPUT, 3);
+    const crops = Array.from({ length: n }, (_, k) => pattern(crop * crop, k));
     const t: Record<(typeof STAGES)[number], number[]> = { decode: [], detectorInput: [], detector: [], landmarks: [], classify: [] };
     for (let r = 0; r <= repeats; r++) {
       const img = await timed(() => readRgbPixels(file));
-      const sq = await timed(() => squareInput(img.value, 512, false));
-      const d = await timed(() => det.runFloat32({ data: sq.value.data, shape: [1, 3, 512, 512] }));
-      const l = await timed(() => lm.runFloat32({ data: marksIn, shape: [n, 3, 112, 112] }));
+      const sq = await timed(async () => squareInput(img.value, size, false));
+      const d = await timed(() => det.runFloat32({ data: sq.value.data, shape: [1, 3, size, size] }));
+      const l = await timed(() => lm.runFloat32({ data: marksIn, shape: [n, 3, LANDMARKS_INPUT, LANDMARKS_INPUT] }));
       const c = await timed(() => rec.classify(crops));
       if (r === 0) continue; // warm-up
       [img, sq, d, l, c].forEach((x, i) => t[STAGES[i] as (typeof STAGES)[number]].push(x.sample.wall));
@@ -221,8 +235,8 @@ async function stageBench(rec: Recognizer, dir: string, photos: readonly PhotoRo
   return rows;
 }
 
-function printStages(rows: readonly StageRow[]): void {
-  console.log("\n### (c) expnet pipeline stages (median wall ms; 'rest' = detect total from (b) minus the stages)\n");
+function printStages(detector: string, rows: readonly StageRow[]): void {
+  console.log(`\n### (c) expnet pipeline stages, detector ${detector} (median wall ms; 'rest' = detect total from (b) minus the stages)\n`);
   console.log(`| photo | faces | ${STAGES.join(' | ')} | rest | detect total |`);
   console.log(`|---|---:|${STAGES.map(() => '---:').join('|')}|---:|---:|`);
   for (const r of rows) {
@@ -246,7 +260,7 @@ function printClassify(rows: readonly ClassifyRow[]): void {
 }
 
 function printPipeline(rows: readonly PhotoRow[]): void {
-  console.log('\n### (b) Whole pipeline per photo (decode + detect + landmarks + expressions; median ms; wall / process CPU)\n');
+  console.log(`\n### (b) Whole pipeline per photo, expnet's detector ${rows[0]?.detector ?? '?'} (decode + detect + landmarks + expressions; median ms; wall / process CPU)\n`);
   console.log('| photo | size | faces expnet / face-api | expnet ms (CPU) | face-api ms (CPU) | face-api / expnet wall (per-round range) | CPU ratio |');
   console.log('|---|---|---|---:|---:|---:|---:|');
   for (const r of rows) {
@@ -269,15 +283,22 @@ async function main(): Promise<void> {
   console.log(`tfjs backend: ${tfjs.getBackend()}`);
   printClassify(classify);
   const photosDir = join(dataRoot(), 'face-photos');
-  let pipeline: PhotoRow[] | null = null;
-  let stages: StageRow[] | null = null;
+  const pipeline: PhotoRow[] = [];
+  const stages: (StageRow & { config: string })[] = [];
   if (!existsSync(join(photosDir, 'SOURCE.txt')) || !existsSync(join(photosDir, 'group'))) {
     console.log(`\n(b) skipped: face photos not found at ${photosDir} (needs SOURCE.txt and group/; set EXPNET_DATA)`);
   } else {
-    pipeline = await pipelineBench(rec, join(photosDir, 'group'));
-    printPipeline(pipeline);
-    stages = await stageBench(rec, join(photosDir, 'group'), pipeline);
-    printStages(stages);
+    for (const config of detectorConfigs) {
+      const r = await createRecognizer({ modelDir, expressionModel: modelName, ...config });
+      const detector = `${config.detectorSize}:${config.detectorPrecision}`;
+      const rows = await pipelineBench(r, join(photosDir, 'group'));
+      printPipeline(rows);
+      const st = await stageBench(r, join(photosDir, 'group'), rows);
+      printStages(detector, st);
+      pipeline.push(...rows);
+      stages.push(...st.map((x) => ({ ...x, config: detector })));
+      await r.dispose();
+    }
   }
   await rec.dispose();
   const loadAfter = load();

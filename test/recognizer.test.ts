@@ -113,6 +113,11 @@ describe('recognizer (detect → landmarks → align → classify on ONNX Runtim
     assert.equal(b.status, 4);
     assert.match(b.stderr, /bad\.jpg/);
     assert.equal(run(join(tmpdir(), 'expnet-no-such-*.png')).status, 3);
+    const exact = run('--json', '--detector-size', '512', '--detector-precision', 'float32', astronaut);
+    assert.equal(exact.status, 0, exact.stderr);
+    assert.equal((JSON.parse(exact.stdout) as { results: { faces: unknown[] }[] }).results[0]?.faces.length, 1);
+    assert.equal(run('--detector-precision', 'int4', astronaut).status, 2);
+    assert.equal(run('--detector-size', '500', astronaut).status, 2);
     const ann = mkdtempSync(join(tmpdir(), 'expnet-ann-'));
     assert.equal(run('--annotate', ann, astronaut).status, 0);
     assert.ok(readFileSync(join(ann, 'astronaut.annotated.png')).length > 1000);

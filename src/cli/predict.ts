@@ -16,6 +16,8 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs> [options]
   --crops            inputs are face crops already (FER2013/CK+ style): no detection, the image is the face
   --models DIR       model folder (default: the bundled models/)   --model NAME  expression model in it
   --min-score S      detector confidence threshold (default 0.5)
+  --detector-size N  detector input side, a multiple of 32 (default 384; 512 = face-api.js's, for small faces)
+  --detector-precision int8|float32   (default int8 at the default size, float32 with --detector-size)
   exit codes: 0 ok; 2 bad usage; 3 no input found; 4 some inputs could not be read (reported, skipped)`;
 
 const pct = (p: number): string => `${(100 * p).toFixed(1)}%`;
@@ -36,17 +38,21 @@ export async function predictCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { json: { type: 'boolean' }, csv: { type: 'boolean' }, annotate: { type: 'string' }, crops: { type: 'boolean' }, models: { type: 'string' }, model: { type: 'string' }, 'min-score': { type: 'string' } },
+    options: { json: { type: 'boolean' }, csv: { type: 'boolean' }, annotate: { type: 'string' }, crops: { type: 'boolean' }, models: { type: 'string' }, model: { type: 'string' }, 'min-score': { type: 'string' }, 'detector-size': { type: 'string' }, 'detector-precision': { type: 'string' } },
   });
   if (positionals.length === 0) throw new ExpnetError('BAD_CONFIG', 'give at least one image, folder or glob');
   const { files, missing } = expandInputs(positionals);
   for (const m of missing) process.stderr.write(`expnet predict: no such file or no match: ${m}\n`);
   if (files.length === 0) return 3;
   const minScore = values['min-score'] === undefined ? undefined : Number(values['min-score']);
+  const precision = values['detector-precision'];
+  if (precision !== undefined && precision !== 'int8' && precision !== 'float32') throw new ExpnetError('BAD_CONFIG', `--detector-precision: expected int8 or float32, got '${precision}'`);
   const rec = await createRecognizer({
     ...(values.models ? { modelDir: values.models } : {}),
     ...(values.model ? { expressionModel: values.model } : {}),
     ...(minScore !== undefined ? { detector: { minConfidence: minScore } } : {}),
+    ...(values['detector-size'] !== undefined ? { detectorSize: Number(values['detector-size']) } : {}),
+    ...(precision !== undefined ? { detectorPrecision: precision } : {}),
   });
   if (values.annotate) mkdirSync(values.annotate, { recursive: true });
   const results: ImageResult[] = [];

@@ -2,14 +2,17 @@
  * The Recognizer: detect → landmarks → align → classify every face of a photo, on ONNX Runtime only (no
  * libtorch at inference). Sessions are created once and reused; faces of a call are classified in one batch.
  */
-import { decodeSsdBoxes, decodeSsdFaces, type SsdFaceOptions } from '../faces/decodeSsdFaces.js';
-import type { FaceDetection } from '../faces/box.js';
-import { landmarksToCrop, type Point } from '../faces/landmarks.js';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { alignedGrayCrop } from './alignCrop.js';
+import type { SsdFaceOptions } from '../faces/decodeSsdFaces.js';
+import { ExpnetError } from '../errors.js';
+import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
 import { loadBundle, type ModelBundle } from './modelBundle.js';
-import { cropRgb, DEFAULT_MAX_PIXELS, describeInput, readRgb, squareInput, type ImageInput, type RgbPixels } from './readImage.js';
-import { createSession, type InferSession, type SessionOptions } from './session.js';
+import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
+import { createSession, type SessionOptions } from './session.js';
+import { ssdGrids } from './ssdAnchors.js';
+
+export type { Face } from './facePipeline.js';
 
 export interface RecognizerOptions {
   /** Folder with the ONNX models and the expression model's card (default: the bundled `models/`). */
@@ -17,21 +20,20 @@ export interface RecognizerOptions {
   /** Expression model base name in modelDir (default: the bundle's default). */
   expressionModel?: string;
   detector?: SsdFaceOptions;
+  /**
+   * The detector's square input side, a multiple of 32 (default 384; 512 = face-api.js's own size, for small
+   * faces in large photos). The bundled 512 graph is rewritten for it when the Recognizer is created.
+   */
+  detectorSize?: number;
+  /**
+   * The detector's arithmetic: 'int8' (8-bit convolutions, ~2.5× faster) or 'float32' (the exported weights as
+   * they are). Default: 'int8' at the default detectorSize (checked against face-api on the real photos),
+   * 'float32' when detectorSize is given (at 512 int8 loses faces that float32 finds).
+   */
+  detectorPrecision?: DetectorPrecision;
   /** Refuse images with more pixels than this (default 40 M). */
   maxPixels?: number;
   session?: SessionOptions;
-}
-
-export interface Face {
-  /** In pixels of the (EXIF-rotated) image. */
-  box: { x: number; y: number; width: number; height: number };
-  score: number;
-  /** 68 points (iBUG order) in image pixels; empty for --crops inputs. */
-  landmarks: Point[];
-  /** Probability per label, in the model card's label order. */
-  expressions: Record<string, number>;
-  label: string;
-  confidence: number;
 }
 
 export interface ImageResult {
@@ -41,94 +43,57 @@ export interface ImageResult {
   faces: Face[];
 }
 
-const SSD_INPUT = 512;
-const LANDMARKS_INPUT = 112;
-
 export class Recognizer {
   private constructor(
     readonly bundle: ModelBundle,
-    private readonly detector: InferSession,
-    private readonly landmarker: InferSession,
-    private readonly classifier: InferSession,
+    private readonly nets: PipelineNets,
+    private readonly precision: DetectorPrecision,
     private readonly options: RecognizerOptions,
   ) {}
 
   static async create(options: RecognizerOptions = {}): Promise<Recognizer> {
     const bundle = loadBundle(options.modelDir, options.expressionModel);
+    const size = options.detectorSize ?? DEFAULT_DETECTOR_SIZE;
+    try {
+      ssdGrids(size);
+    } catch (err) {
+      throw new ExpnetError('BAD_CONFIG', `recognizer options: detectorSize ${(err as Error).message.replace(/^SSD input size: /, '')}`, { cause: err });
+    }
+    const precision = options.detectorPrecision ?? (options.detectorSize === undefined ? DEFAULT_DETECTOR_PRECISION : 'float32');
+    if (precision !== 'float32' && precision !== 'int8') throw new ExpnetError('BAD_CONFIG', `recognizer options: detectorPrecision must be 'float32' or 'int8', got '${String(precision)}'`);
+    const det = detectorModel(new Uint8Array(readFileSync(bundle.detector)), bundle.anchors, size, precision);
     const s = options.session ?? {};
-    const [d, l, c] = await Promise.all([createSession(bundle.detector, s), createSession(bundle.landmarks, s), createSession(bundle.expression, s)]);
-    return new Recognizer(bundle, d, l, c, options);
+    const [detector, landmarker, classifier] = await Promise.all([createSession(det.model, s), createSession(bundle.landmarks, s), createSession(bundle.expression, s)]);
+    const nets: PipelineNets = {
+      detector, detectorSize: size, anchors: det.anchors, landmarker, classifier,
+      labels: bundle.card.labels, inputSize: bundle.card.input.size, template: bundle.template,
+    };
+    return new Recognizer(bundle, nets, precision, options);
   }
 
   get labels(): readonly string[] {
     return this.bundle.card.labels;
   }
 
-  async #detect(img: RgbPixels): Promise<FaceDetection[]> {
-    const { data, reshaped } = await squareInput(img, SSD_INPUT, false);
-    const out = await this.detector.runFloat32({ data, shape: [1, 3, SSD_INPUT, SSD_INPUT] });
-    const all = out.data as Float32Array;
-    const n = all.length / 5;
-    const enc = new Float32Array(n * 4);
-    const scores = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      enc.set(all.subarray(5 * i, 5 * i + 4), 4 * i);
-      scores[i] = all[5 * i + 4] ?? 0;
-    }
-    return decodeSsdFaces(decodeSsdBoxes(enc, this.bundle.anchors), scores, reshaped, img, SSD_INPUT, this.options.detector ?? {});
+  /** The detector's square input side in use. */
+  get detectorSize(): number {
+    return this.nets.detectorSize;
   }
 
-  async #landmarks(img: RgbPixels, boxes: readonly FaceDetection[]): Promise<(Point[] | null)[]> {
-    const crops = boxes.map((b) => cropRgb(img, b));
-    const inputs = await Promise.all(crops.map((c) => (c ? squareInput(c.crop, LANDMARKS_INPUT, true) : null)));
-    const ok = inputs.map((x, i) => (x ? i : -1)).filter((i) => i >= 0);
-    if (ok.length === 0) return boxes.map(() => null);
-    const per = 3 * LANDMARKS_INPUT * LANDMARKS_INPUT;
-    const batch = new Float32Array(ok.length * per);
-    ok.forEach((i, k) => batch.set((inputs[i] as { data: Float32Array }).data, k * per));
-    const raw = (await this.landmarker.runFloat32({ data: batch, shape: [ok.length, 3, LANDMARKS_INPUT, LANDMARKS_INPUT] })).data as Float32Array;
-    const out: (Point[] | null)[] = boxes.map(() => null);
-    ok.forEach((i, k) => {
-      const c = crops[i];
-      const box = boxes[i];
-      if (!c || !box) return;
-      out[i] = landmarksToCrop(raw.subarray(k * 136, (k + 1) * 136), c.crop.width, c.crop.height).map((p) => ({ x: p.x + box.x, y: p.y + box.y }));
-    });
-    return out;
+  /** The detector's arithmetic in use. */
+  get detectorPrecision(): DetectorPrecision {
+    return this.precision;
   }
 
-  /** Expression probabilities for gray face crops (each size×size in [0, 1]). */
-  async classify(crops: readonly Float32Array[]): Promise<Float32Array[]> {
-    if (crops.length === 0) return [];
-    const size = this.bundle.card.input.size;
-    const per = size * size;
-    const batch = new Float32Array(crops.length * per);
-    crops.forEach((c, k) => batch.set(c, k * per));
-    const logits = (await this.classifier.runFloat32({ data: batch, shape: [crops.length, 1, size, size] })).data as Float32Array;
-    const k = this.labels.length;
-    return crops.map((_, i) => softmax(logits.subarray(i * k, (i + 1) * k)));
-  }
-
-  #face(box: FaceDetection, landmarks: Point[], probs: Float32Array): Face {
-    const expressions: Record<string, number> = {};
-    let best = 0;
-    this.labels.forEach((l, i) => {
-      expressions[l] = probs[i] ?? 0;
-      if ((probs[i] ?? 0) > (probs[best] ?? 0)) best = i;
-    });
-    const { x, y, width, height } = box;
-    return { box: { x, y, width, height }, score: box.score, landmarks, expressions, label: this.labels[best] ?? '', confidence: probs[best] ?? 0 };
+  /** Expression probabilities for gray face crops (each size×size in [0, 1]), one batch. */
+  classify(crops: readonly Float32Array[]): Promise<Float32Array[]> {
+    return classifyCrops(this.nets, crops);
   }
 
   /** Every face of one image (no face: an empty list, not an error). */
   async detect(input: ImageInput): Promise<ImageResult> {
     const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS);
-    const boxes = await this.#detect(img);
-    const marks = await this.#landmarks(img, boxes);
-    const kept = boxes.map((b, i) => ({ b, m: marks[i] })).filter((f): f is { b: FaceDetection; m: Point[] } => f.m !== null && f.m !== undefined);
-    const size = this.bundle.card.input.size;
-    const probs = await this.classify(kept.map((f) => alignedGrayCrop(img, f.m, size, this.bundle.template)));
-    return { input: describeInput(input), width: img.width, height: img.height, faces: kept.map((f, i) => this.#face(f.b, f.m, probs[i] ?? new Float32Array())) };
+    return { input: describeInput(input), width: img.width, height: img.height, faces: await detectFaces(this.nets, img, this.options.detector ?? {}) };
   }
 
   /** The whole image is one face crop (FER2013 / CK+ style): no detection, no alignment. */
@@ -136,7 +101,7 @@ export class Recognizer {
     const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS);
     const [p] = await this.classify([await grayResized(img, this.bundle.card.input.size)]);
     const box = { x: 0, y: 0, width: img.width, height: img.height, score: 1 };
-    return { input: describeInput(input), width: img.width, height: img.height, faces: [this.#face(box, [], p ?? new Float32Array())] };
+    return { input: describeInput(input), width: img.width, height: img.height, faces: [toFace(this.labels, box, [], p ?? new Float32Array())] };
   }
 
   /** Several images; each result is independent (a failed image throws, naming it). */
@@ -147,7 +112,7 @@ export class Recognizer {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.detector.dispose(), this.landmarker.dispose(), this.classifier.dispose()]);
+    await Promise.all([this.nets.detector.dispose(), this.nets.landmarker.dispose(), this.nets.classifier.dispose()]);
   }
 }
 
@@ -159,14 +124,6 @@ async function grayResized(img: RgbPixels, size: number): Promise<Float32Array> 
     .raw()
     .toBuffer();
   return Float32Array.from(raw.subarray(0, size * size), (v) => v / 255);
-}
-
-function softmax(z: ArrayLike<number>): Float32Array {
-  let m = -Infinity;
-  for (let i = 0; i < z.length; i++) m = Math.max(m, z[i] ?? 0);
-  const e = Float32Array.from({ length: z.length }, (_, i) => Math.exp((z[i] ?? 0) - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
 }
 
 /** `createRecognizer(options?)`: the library entry point. */

@@ -1,4 +1,7 @@
-/** Canvas pixels → the arrays the nets take (browser twin of src/infer/readImage.ts, with canvas resampling). */
+/**
+ * Canvas pixels → RGB, the browser's counterpart of src/infer/readImage.ts; the net inputs are made from it by
+ * the shared src/infer/squareInput.ts, as in Node.
+ */
 import type { RgbPixels } from '../../src/infer/readImage.js';
 
 export type Source = CanvasImageSource & { readonly width: number; readonly height: number };
@@ -21,36 +24,4 @@ export function framePixels(src: Source, width: number, height: number): RgbPixe
     data[q + 2] = rgba[p + 2] ?? 0;
   }
   return { data, width, height };
-}
-
-/**
- * A region (sx, sy, sw, sh) of `src` padded with black to a square (bottom/right, or centred) and resized to
- * size×size, as NCHW float32 in [0, 1]; `reshaped` is the region's size inside the square (as squareInput).
- */
-export function squareInput(src: Source, region: { x: number; y: number; width: number; height: number }, size: number, centred: boolean): { data: Float32Array; reshaped: { width: number; height: number } } {
-  const side = Math.max(region.width, region.height);
-  const scale = size / side;
-  const dw = side - region.width;
-  const dh = side - region.height;
-  const ox = centred ? Math.floor(dw / 2) * scale : 0;
-  const oy = centred ? Math.floor(dh / 2) * scale : 0;
-  const ctx = context(size, size);
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, size, size);
-  ctx.drawImage(src, region.x, region.y, region.width, region.height, ox, oy, region.width * scale, region.height * scale);
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const plane = size * size;
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[c * plane + p] = (rgba[4 * p + c] ?? 0) / 255;
-  return { data: out, reshaped: { width: region.width * scale, height: region.height * scale } };
-}
-
-/** The box clipped to the frame and floored, as cropRgb does; null when under 2 pixels wide or high. */
-export function clipRegion(box: { x: number; y: number; width: number; height: number }, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
-  const x0 = Math.max(0, Math.floor(box.x));
-  const y0 = Math.max(0, Math.floor(box.y));
-  const x1 = Math.min(width, Math.floor(box.x + box.width));
-  const y1 = Math.min(height, Math.floor(box.y + box.height));
-  if (x1 - x0 < 2 || y1 - y0 < 2) return null;
-  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
