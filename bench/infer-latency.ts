@@ -13,7 +13,8 @@
  * machine, and CPU time is the less noisy of the two. Crop contents are synthetic (cost does not depend on them).
  * (b) and (c) run once per `--detectors` entry SIZE:PRECISION (default: the Recognizer's default, 384:int8; e.g.
  * `384:int8,384:float32,512:float32`).
- * Usage: node --import tsx bench/infer-latency.ts [--models DIR] [--model NAME] [--repeats 15] [--detectors 384:int8,512:float32] [--out file.json]
+ * Usage: node dist/bench/infer-latency.js [--models DIR] [--model NAME] [--repeats 15] [--detectors 384:int8,512:float32]
+ *        [--photos DIR (default $EXPNET_DATA/face-photos/group)] [--out file.json]
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -283,17 +284,18 @@ async function main(): Promise<void> {
   console.log(`tfjs backend: ${tfjs.getBackend()}`);
   printClassify(classify);
   const photosDir = join(dataRoot(), 'face-photos');
+  const group = arg('--photos') ?? join(photosDir, 'group');
   const pipeline: PhotoRow[] = [];
   const stages: (StageRow & { config: string })[] = [];
-  if (!existsSync(join(photosDir, 'SOURCE.txt')) || !existsSync(join(photosDir, 'group'))) {
-    console.log(`\n(b) skipped: face photos not found at ${photosDir} (needs SOURCE.txt and group/; set EXPNET_DATA)`);
+  if (!existsSync(group) || (!arg('--photos') && !existsSync(join(photosDir, 'SOURCE.txt')))) {
+    console.log(`\n(b) skipped: face photos not found at ${group} (face-photos needs SOURCE.txt and group/; set EXPNET_DATA or --photos DIR)`);
   } else {
     for (const config of detectorConfigs) {
       const r = await createRecognizer({ modelDir, expressionModel: modelName, ...config });
       const detector = `${config.detectorSize}:${config.detectorPrecision}`;
-      const rows = await pipelineBench(r, join(photosDir, 'group'));
+      const rows = await pipelineBench(r, group);
       printPipeline(rows);
-      const st = await stageBench(r, join(photosDir, 'group'), rows);
+      const st = await stageBench(r, group, rows);
       printStages(detector, st);
       pipeline.push(...rows);
       stages.push(...st.map((x) => ({ ...x, config: detector })));
