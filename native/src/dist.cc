@@ -95,6 +95,17 @@ c10::intrusive_ptr<c10d::ProcessGroup> makeProcessGroup(const Group& g, const st
   throw std::runtime_error("backend '" + g.backend + "' is not available in this build (see distBackends())");
 }
 
+#ifdef EXPNET_WITH_NCCL
+// NCCL moves CUDA tensors only: values kept on the CPU (metric sums, flags, numbers) travel through this rank's GPU,
+// cuda:LOCAL_RANK as the launcher sets it (else rank modulo the GPU count). Untested here (no GPU, see DISTRIBUTED.md).
+at::Device ncclDevice(const Group& g) {
+  const char* local = std::getenv("LOCAL_RANK");
+  int64_t n = static_cast<int64_t>(torch::cuda::device_count());
+  int64_t i = local && *local ? std::atoll(local) : g.rank;
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(n > 0 ? i % n : 0));
+}
+#endif
+
 // One collective per (dtype, device): the tensors are flattened into one buffer, reduced, and copied back.
 void flatCollective(const Group& g, const Tensors& ts, const std::string& what,
                     const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&)>& op,
@@ -117,11 +128,17 @@ void flatCollective(const Group& g, const Tensors& ts, const std::string& what,
       flat = torch::cat(parts);
     }
     std::vector<at::Tensor> v{flat};
+#ifdef EXPNET_WITH_NCCL
+    if (g.backend == "nccl" && !flat.is_cuda()) v[0] = flat.to(ncclDevice(g));
+#endif
     try {
       op(v)->wait();
     } catch (const std::exception& e) {
       fail(g, what, e);
     }
+#ifdef EXPNET_WITH_NCCL
+    if (!v[0].is_same(flat)) flat.copy_(v[0]);
+#endif
     if (post) post(flat);
     if (single) continue;
     int64_t off = 0;

@@ -266,9 +266,25 @@ Napi::Value TensorWrap::CopyFrom(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setData(dst, src): dst's data becomes src's (device, dtype, values) in place, keeping dst's identity: every
+// handle, optimiser and program holding dst sees the new data, as PyTorch's `param.data = ...` in Module._apply.
+// A gradient dst already has moves with it. Not an op of the table: not differentiable, and never traced.
+static Napi::Value SetData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor dst = TensorWrap::From(info[0], "setData: destination");
+  at::Tensor src = TensorWrap::From(info.Length() > 1 ? info[1] : env.Undefined(), "setData: source");
+  EXPNET_TRY
+  torch::NoGradGuard ng;
+  dst.set_data(src.detach());
+  if (dst.grad().defined() && dst.grad().device() != dst.device()) dst.mutable_grad() = dst.grad().to(dst.device());
+  EXPNET_CATCH(env, "setData", describe(dst) + ", " + describe(src))
+  return env.Undefined();
+}
+
 void InitTensor(Napi::Env env, Napi::Object exports) {
   TensorWrap::Init(env, exports);
   exports.Set("fromArray", Napi::Function::New(env, FromArray, "fromArray"));
+  exports.Set("setData", Napi::Function::New(env, SetData, "setData"));
 }
 
 }  // namespace expnet

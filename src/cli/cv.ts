@@ -10,6 +10,7 @@ export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en
   Person-independent k-fold cross-validation (subjects never shared between folds; validation subjects for
   model selection are carved from each training fold). Writes <out>/results.json after every fold.
   --only-folds LIST  run only these folds (1-based), e.g. to split a protocol across machines
+  --device D         cpu (default) | cuda | cuda:N (a CUDA libtorch build; see docs/DISTRIBUTED.md)
   With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 
 export async function cvCommand(argv: string[]): Promise<number> {

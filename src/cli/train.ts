@@ -7,7 +7,7 @@ import { ExpNet } from '../nets/expNet.js';
 import { saveExpNetModel } from '../nets/modelCard.js';
 import { readDataSet, trainOnDataSet } from '../train/experiment.js';
 import { describeFailures, launchWorkers } from '../train/distributedLauncher.js';
-import { DIST_OPTIONS, groupFromArgs, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
+import { DIST_OPTIONS, groupFromArgs, localRankFromEnv, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 
 export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
@@ -19,6 +19,8 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
                   checkpoints, results.json and model.safetensors
   --resume        continue an interrupted run in --out
   --max-time S    stop after S seconds (resumable)
+  --device D      cpu (default) | cuda | cuda:N; CUDA needs the addon built against a CUDA libtorch
+                  (docs/DISTRIBUTED.md); with --nproc, worker i trains on cuda:i
   --seed N  --threads N  --quiet
  Data parallel (libtorch c10d, Gloo; see docs/DISTRIBUTED.md); the config's batch size is the global batch:
   --nproc N       launch N worker processes on this host (like torchrun; cores/N threads each)
@@ -26,7 +28,7 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
                   several hosts: the same command on every host, I = 0..H-1, HOST = node 0, same --out
   --rank R --world-size W [--master-addr HOST --master-port P]
                   join a group as one process (or set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
-  --dist-timeout S  rendezvous and collective timeout (default 1800)   --backend gloo|nccl`;
+  --dist-timeout S  rendezvous and collective timeout (default 1800)   --backend gloo|nccl (nccl: GPUs)`;
 
 const LAUNCHER_ONLY = new Set(['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port']);
 
@@ -81,7 +83,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (group) await initProcessGroup(group);
   const main = (group?.rank ?? 0) === 0;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0);
+  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0, group ? localRankFromEnv(group.rank) : null);
   const ds = await readDataSet(format, data);
   const run = await trainOnDataSet(ds, cfg, ctx);
   if (!main) {

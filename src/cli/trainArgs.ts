@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExpnetError } from '../errors.js';
-import { resolveConfig, type TrainConfig } from '../train/config.js';
+import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.js';
 import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
@@ -20,6 +20,7 @@ export const TRAIN_OPTIONS = {
   resume: { type: 'boolean' },
   'max-time': { type: 'string' },
   threads: { type: 'string' },
+  device: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -77,6 +78,7 @@ export interface TrainArgs {
   resume?: boolean | undefined;
   'max-time'?: string | undefined;
   threads?: string | undefined;
+  device?: string | undefined;
   quiet?: boolean | undefined;
 }
 
@@ -113,11 +115,20 @@ export interface Prepared {
   ctx: RunContext;
 }
 
+/** This process's place on its host in a data-parallel run: LOCAL_RANK (set by the launcher), else the global rank. */
+export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['LOCAL_RANK'] ?? rank);
+  if (!Number.isInteger(v) || v < 0) throw new ExpnetError('BAD_CONFIG', `LOCAL_RANK: expected an integer >= 0, got ${JSON.stringify(env['LOCAL_RANK'])}`);
+  return v;
+}
+
 /**
  * Resolves the config (defaults ← --config file ← flags), prepares the run folder and saves the resolved config.
  * A worker of rank > 0 writes nothing and reports nothing (rank 0 does); it reads the run folder to resume.
+ * In a data-parallel run (`localRank` given), device 'cuda' becomes this process's GPU, cuda:<localRank>; the
+ * saved config keeps 'cuda'.
  */
-export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0): Prepared {
+export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
   const format = (a.format ?? guessFormat(a.data)) as DataFormat;
   if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
@@ -126,14 +137,16 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   if (a.method) flags['method'] = a.method;
   if (a.seed) flags['seed'] = Number(a.seed);
   if (a['max-time']) flags['maxTimeSec'] = Number(a['max-time']);
+  if (a.device) flags['device'] = a.device;
   const cfg = resolveConfig(file, flags, ...(a.set ?? []).map(setOverride));
+  const local = localRank === null ? cfg : { ...cfg, device: deviceOfRank(cfg.device, localRank) };
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
   if (rank > 0) {
     const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
-    return { cfg, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} } };
+    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} } };
   }
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
-  return { cfg, data: a.data, format, ctx };
+  return { cfg: local, data: a.data, format, ctx };
 }

@@ -1,6 +1,9 @@
 /**
  * Checkpoints: model state, optimiser state and libtorch's RNG state in one safetensors file (written
  * atomically), plus JSON-serialisable extras (epoch, data-order RNG, config) in its metadata.
+ * Devices: values are always written as CPU data (a GPU run's checkpoint loads on a CPU-only machine), and loaded
+ * into the model's tensors wherever they live; optimiser state is created on the model's device. The RNG state is
+ * libtorch's CPU generator (a CUDA generator's state, used by dropout on a GPU, is not saved).
  */
 import { ExpnetError } from '../errors.js';
 import { tensor } from './creation.js';
@@ -8,7 +11,7 @@ import type { Module, RawTensor } from './module.js';
 import type { Optimizer } from './optim.js';
 import { getRngState, setRngState } from './runtime.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
-import { Tensor } from './tensor.js';
+import { Tensor, type Device } from './tensor.js';
 
 const FORMAT = 'expnet-checkpoint-1';
 
@@ -49,10 +52,11 @@ export function loadCheckpoint(path: string, parts: CheckpointParts): unknown {
   if (metadata['format'] !== FORMAT) throw new ExpnetError('BAD_WEIGHTS', `${path} is not an expnet checkpoint (format '${metadata['format'] ?? ''}')`);
   const model = new Map<string, RawTensor>();
   const optim = new Map<string, Tensor>();
+  const device = parts.model.device as Device;
   try {
     for (const [k, raw] of tensors) {
       if (k.startsWith('model.')) model.set(k.slice(6), raw);
-      else if (k.startsWith('optim.')) optim.set(k.slice(6), tensor(raw.data, raw.shape, { dtype: raw.dtype }));
+      else if (k.startsWith('optim.')) optim.set(k.slice(6), tensor(raw.data, raw.shape, { dtype: raw.dtype, device }));
     }
     parts.model.loadStateDict(model);
     if (parts.optimizer) {

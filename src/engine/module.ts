@@ -1,8 +1,9 @@
-/** Module: a tree of named parameters, buffers and children, with train/eval and strict state dicts. */
+/** Module: a tree of named parameters, buffers and children, with train/eval, devices and strict state dicts. */
 import { ExpnetError } from '../errors.js';
-import { noGrad } from './runtime.js';
+import { native, type NativeAddon, type NativeTensor } from './native.js';
+import { checkDevice, noGrad } from './runtime.js';
 import { keep } from './scope.js';
-import { Tensor, type DType, type TensorData } from './tensor.js';
+import { Tensor, type Device, type DType, type TensorData } from './tensor.js';
 
 /** A tensor's values outside libtorch (as read from a checkpoint file). */
 export interface RawTensor {
@@ -12,11 +13,27 @@ export interface RawTensor {
 }
 export type StateDict = Map<string, Tensor>;
 
+/**
+ * `dst` takes `src`'s data (device, dtype, values) in place, as PyTorch's `dst.data = src`: the Tensor object, and
+ * every optimiser or traced step holding it, stays valid; a gradient moves along. Not recorded by autograd.
+ */
+export function setData(dst: Tensor, src: Tensor): void {
+  const n = native() as NativeAddon & { setData?: (dst: NativeTensor, src: NativeTensor) => void };
+  if (typeof n.setData !== 'function') throw new ExpnetError('NATIVE', 'the libtorch addon predates setData (Module.to); rebuild it with `npm run build:native`');
+  try {
+    n.setData(dst.handle, src.handle);
+  } catch (err) {
+    throw new ExpnetError('NATIVE', (err as Error).message, { cause: err });
+  }
+}
+
 export abstract class Module {
   training = true;
   readonly #params = new Map<string, Tensor>();
   readonly #buffers = new Map<string, Tensor>();
   readonly #children = new Map<string, Module>();
+  /** Non-persistent tensors (normalisation means, ...): moved by to(), not in the state dict. */
+  readonly #constants = new Map<string, Tensor>();
 
   abstract forward(x: Tensor): Tensor;
 
@@ -33,6 +50,16 @@ export abstract class Module {
     this.#checkName(name);
     keep(t);
     this.#buffers.set(name, t);
+    return t;
+  }
+  /**
+   * Registers a fixed tensor the forward pass uses (e.g. an input mean) that is not state: to() moves it with the
+   * parameters, stateDict() leaves it out (PyTorch's non-persistent buffer). Owned by this module.
+   */
+  protected constant(name: string, t: Tensor): Tensor {
+    if (this.#constants.has(name)) throw new ExpnetError('BAD_INPUT', `cannot register constant '${name}' twice`);
+    keep(t);
+    this.#constants.set(name, t);
     return t;
   }
   protected child<M extends Module>(name: string, m: M): M {
@@ -88,6 +115,36 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Moves every parameter, buffer and constant of this subtree to `device` in place: the same Tensor objects stay
+   * valid (their data moves, gradients too), so create optimisers and traced steps after this call. A device the
+   * libtorch build lacks is a BAD_CONFIG ExpnetError before anything moves; tensors already there are left alone.
+   */
+  to(device: Device | string): this {
+    const target = checkDevice(device, `${this.constructor.name}.to`);
+    noGrad(() => {
+      for (const t of this.#allTensors()) {
+        if (t.device === target) continue; // ('cuda', the current GPU, always moves: a no-op when already there)
+        const moved = t.to(null, target);
+        try {
+          setData(t, moved);
+        } finally {
+          moved.dispose();
+        }
+      }
+    });
+    return this;
+  }
+  /** The device of the first parameter (or buffer/constant); 'cpu' for a module without tensors. */
+  get device(): string {
+    return this.#allTensors()[0]?.device ?? 'cpu';
+  }
+  #allTensors(): Tensor[] {
+    const out = [...this.#params.values(), ...this.#buffers.values(), ...this.#constants.values()];
+    for (const c of this.#children.values()) out.push(...c.#allTensors());
+    return out;
+  }
+
   /** Parameters and buffers by dotted name (the live tensors, not copies). */
   stateDict(): StateDict {
     return new Map([...this.namedParameters(), ...this.namedBuffers()]);
@@ -122,6 +179,7 @@ export abstract class Module {
   dispose(): void {
     for (const t of this.#params.values()) t.dispose();
     for (const t of this.#buffers.values()) t.dispose();
+    for (const t of this.#constants.values()) t.dispose();
     for (const c of this.#children.values()) c.dispose();
   }
 }

@@ -7,7 +7,7 @@ import { avgPool2d, maxPool2d, pad, relu } from '../engine/functional.js';
 import { tensor } from '../engine/creation.js';
 import { Conv2d, Linear } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
-import { keep, tidy } from '../engine/scope.js';
+import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ExpnetError } from '../errors.js';
 
@@ -70,7 +70,7 @@ export class FaceNet extends Module {
     this.stem = this.child('conv32_down', new Conv2d(3, 32, 7, { stride: 2 }));
     this.blocks = FACE_NET_BLOCKS.map(([name, i, o, down]) => this.child(name, new ResBlock(i, o, down)));
     this.fc = this.child('fc', new Linear(256, 128, false));
-    this.#mean = keep(tensor(FACE_NET_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1]));
+    this.#mean = this.constant('mean', tensor(FACE_NET_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1])); // moved by to(), not in the state dict
   }
 
   /** Every feature up to `until` (default: all), from a [N, 3, 150, 150] RGB batch in [0, 1]. */
@@ -117,8 +117,4 @@ export class FaceNet extends Module {
     return this.featureAt(x, 'descriptor');
   }
 
-  override dispose(): void {
-    super.dispose();
-    this.#mean.dispose();
-  }
 }

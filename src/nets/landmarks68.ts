@@ -7,7 +7,7 @@ import { tensor } from '../engine/creation.js';
 import { avgPool2d, conv2d, pad, relu } from '../engine/functional.js';
 import { Conv2d, Linear } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
-import { keep, tidy } from '../engine/scope.js';
+import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 
 export const LANDMARKS68_INPUT = 112;
@@ -90,7 +90,7 @@ export class FaceFeatureExtractor extends Module {
       cin = c;
       return block;
     });
-    this.#mean = keep(tensor(LANDMARKS68_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1]));
+    this.#mean = this.constant('mean', tensor(LANDMARKS68_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1])); // moved by to(), not in the state dict
   }
   forward(x: Tensor): Tensor {
     return tidy(() => {
@@ -98,10 +98,6 @@ export class FaceFeatureExtractor extends Module {
       for (const block of this.blocks) h = block.forward(h);
       return avgPool2d(h, 7, { stride: 2 }).flatten(1);
     });
-  }
-  override dispose(): void {
-    super.dispose();
-    this.#mean.dispose();
   }
 }
 

@@ -8,7 +8,7 @@ import { tensor } from '../engine/creation.js';
 import { leakyRelu, maxPool2d, pad } from '../engine/functional.js';
 import { Conv2d } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
-import { keep, tidy } from '../engine/scope.js';
+import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ExpnetError } from '../errors.js';
 import { SeparableConv } from './landmarks68.js';
@@ -39,7 +39,7 @@ export class TinyFaceDetector extends Module {
     this.conv0 = this.child('conv0', new Conv2d(3, 16, 3));
     this.convs = TINY_FACE_CHANNELS.slice(1).map((c, i) => this.child(`conv${i + 1}`, new SeparableConv(TINY_FACE_CHANNELS[i] ?? 0, c)));
     this.conv8 = this.child('conv8', new Conv2d(512, 5 * TINY_FACE_ANCHORS.length, 1));
-    this.#mean = keep(tensor(TINY_FACE_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1]));
+    this.#mean = this.constant('mean', tensor(TINY_FACE_MEAN_RGB.map((m) => m / 255), [1, 3, 1, 1])); // moved by to(), not in the state dict
   }
 
   forward(x: Tensor): Tensor {
@@ -60,8 +60,4 @@ export class TinyFaceDetector extends Module {
     });
   }
 
-  override dispose(): void {
-    super.dispose();
-    this.#mean.dispose();
-  }
 }

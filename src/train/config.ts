@@ -6,6 +6,8 @@ import { ExpnetError } from '../errors.js';
 import { EXPNET_DEFAULTS, type ExpNetConfig } from '../nets/expNet.js';
 import type { FaceNetFeature } from '../nets/faceNet.js';
 import type { OptimizerKind } from '../engine/optim.js';
+import { checkDevice } from '../engine/runtime.js';
+import type { Device } from '../engine/tensor.js';
 
 /** fn2en: the paper's method; finetune: the fine-tuned face net; scratch: the expression net, stage (b) only. */
 export type Method = 'fn2en' | 'finetune' | 'scratch';
@@ -63,6 +65,11 @@ export interface TrainConfig {
   stageB: RefineConfig;
   /** Stop training after this many seconds (0 = no limit); the run can be resumed. */
   maxTimeSec: number;
+  /**
+   * Where models, batches and caches live: 'cpu', 'cuda' (in a data-parallel run, each process's own GPU,
+   * cuda:LOCAL_RANK) or 'cuda:N'. CUDA needs the addon built against a CUDA libtorch (docs/DISTRIBUTED.md).
+   */
+  device: Device;
 }
 
 const stage = (o: Partial<StageConfig>): StageConfig => ({
@@ -89,6 +96,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
+  device: 'cpu' as Device,
 });
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -144,5 +152,11 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   checkStage(cfg.stageA, 'config.stageA');
   checkStage(cfg.stageB, 'config.stageB');
   check(cfg.stageB.pretrainedLrScale > 0, 'config.stageB.pretrainedLrScale', 'a positive number', cfg.stageB.pretrainedLrScale);
+  checkDevice(cfg.device, 'config.device');
   return cfg;
+}
+
+/** The device of one process of a data-parallel run: 'cuda' becomes that process's GPU, cuda:<localRank>. */
+export function deviceOfRank(device: Device, localRank: number): Device {
+  return device === 'cuda' ? `cuda:${localRank}` : device;
 }

@@ -7,7 +7,7 @@
 import { tensor } from '../engine/creation.js';
 import { noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
-import type { Tensor } from '../engine/tensor.js';
+import type { Device, Tensor } from '../engine/tensor.js';
 import type { Module } from '../engine/module.js';
 import type { ImageSet } from './imageSet.js';
 import { batchOf } from './imageSet.js';
@@ -21,8 +21,11 @@ export interface FeatureCache {
   per: number;
 }
 
-/** Runs `fn` (images [n, C, H, W] → features) over every image and view, in eval mode without autograd. */
-export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: Tensor) => Tensor, batchSize = 64): FeatureCache {
+/**
+ * Runs `fn` (images [n, C, H, W] on `device` → features) over every image and view, in eval mode without
+ * autograd. The cache itself is host memory (read back from the device batch by batch).
+ */
+export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: Tensor) => Tensor, batchSize = 64, device: Device = 'cpu'): FeatureCache {
   const n = set.y.length;
   model.eval();
   let cache: FeatureCache | null = null;
@@ -31,7 +34,7 @@ export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: 
       const idx = Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k);
       for (let v = 0; v < views; v++) {
         tidy(() => {
-          const { x } = batchOf(set, idx, null, null);
+          const { x } = batchOf(set, idx, null, null, undefined, device);
           const f = fn(v === 1 ? x.flip([3]) : x);
           if (!cache) {
             const shape = f.shape.slice(1);
@@ -49,18 +52,18 @@ export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: 
   return cache;
 }
 
-/** Features of images `idx`, view `views[k]` for the k-th image, as a [n, ...shape] tensor. */
-export function cachedBatch(c: FeatureCache, idx: readonly number[], views: readonly number[]): Tensor {
+/** Features of images `idx`, view `views[k]` for the k-th image, as a [n, ...shape] tensor on `device`. */
+export function cachedBatch(c: FeatureCache, idx: readonly number[], views: readonly number[], device: Device = 'cpu'): Tensor {
   const out = new Float32Array(idx.length * c.per);
   idx.forEach((img, k) => {
     const src = (img * c.views + (views[k] ?? 0)) * c.per;
     out.set(c.data.subarray(src, src + c.per), k * c.per);
   });
-  return tensor(out, [idx.length, ...c.shape]);
+  return tensor(out, [idx.length, ...c.shape], { device });
 }
 
-/** A new cache by mapping every cached entry through `fn` (e.g. frozen features → regression targets). */
-export function mapCache(c: FeatureCache, n: number, model: Module, fn: (f: Tensor) => Tensor, batchSize = 128): FeatureCache {
+/** A new cache by mapping every cached entry (sent to `device`) through `fn` (e.g. frozen features → regression targets). */
+export function mapCache(c: FeatureCache, n: number, model: Module, fn: (f: Tensor) => Tensor, batchSize = 128, device: Device = 'cpu'): FeatureCache {
   model.eval();
   let out: FeatureCache | null = null;
   noGrad(() => {
@@ -68,7 +71,7 @@ export function mapCache(c: FeatureCache, n: number, model: Module, fn: (f: Tens
     for (let i = 0; i < total; i += batchSize) {
       const m = Math.min(batchSize, total - i);
       tidy(() => {
-        const f = tensor(c.data.slice(i * c.per, (i + m) * c.per), [m, ...c.shape]);
+        const f = tensor(c.data.slice(i * c.per, (i + m) * c.per), [m, ...c.shape], { device });
         const g = fn(f);
         if (!out) {
           const shape = g.shape.slice(1);

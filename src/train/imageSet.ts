@@ -2,10 +2,10 @@
  * A split of a data set decoded once into memory (face crops are small: 48×48 gray × 30k ≈ 70 MB as bytes),
  * from which training batches are cut and augmented. Undecodable files are skipped with a warning.
  */
-import { tensor, labels as labelTensor } from '../engine/creation.js';
+import { tensor } from '../engine/creation.js';
 import { interpolate } from '../engine/functional.js';
 import { tidy } from '../engine/scope.js';
-import type { Tensor } from '../engine/tensor.js';
+import type { Device, Tensor } from '../engine/tensor.js';
 import { augment, type AugmentOptions, type ImageShape } from '../data/augment.js';
 import type { DataSet } from '../data/dataSet.js';
 import { BatchLoader } from '../data/loader.js';
@@ -61,10 +61,10 @@ export async function loadImageSet(
 }
 
 /**
- * Images `idx` of the set as a [n, C, H, W] tensor and their labels: augmented when `aug` is given, else
- * mirrored where `mirror[k]` is 1 (the cached views of featureCache.ts).
+ * Images `idx` of the set as a [n, C, H, W] tensor and their labels, on `device`: augmented when `aug` is given,
+ * else mirrored where `mirror[k]` is 1 (the cached views of featureCache.ts).
  */
-export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptions | null, rng: Rng | null, mirror?: readonly number[]): { x: Tensor; y: Tensor } {
+export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptions | null, rng: Rng | null, mirror?: readonly number[], device: Device = 'cpu'): { x: Tensor; y: Tensor } {
   const { channels, height, width } = set.shape;
   const per = channels * height * width;
   const out = new Float32Array(idx.length * per);
@@ -77,8 +77,8 @@ export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptio
     } else out.set(img, k * per);
   });
   return {
-    x: tensor(out, [idx.length, channels, height, width]),
-    y: labelsOf(set, idx),
+    x: tensor(out, [idx.length, channels, height, width], { device }),
+    y: labelsOf(set, idx, device),
   };
 }
 
@@ -102,7 +102,7 @@ export function epochBatches(n: number, batchSize: number, rng: Rng): number[][]
   return out;
 }
 
-/** Labels of images `idx` as an int64 tensor. */
-export function labelsOf(set: ImageSet, idx: readonly number[]): Tensor {
-  return labelTensor(idx.map((i) => set.y[i] ?? 0));
+/** Labels of images `idx` as an int64 tensor on `device`. */
+export function labelsOf(set: ImageSet, idx: readonly number[], device: Device = 'cpu'): Tensor {
+  return tensor(BigInt64Array.from(idx, (i) => BigInt(set.y[i] ?? 0)), [idx.length], { dtype: 'int64', device });
 }

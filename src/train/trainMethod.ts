@@ -9,9 +9,9 @@ import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/func
 import { Conv2d } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
 import type { ParamGroup } from '../engine/optim.js';
-import { manualSeed, noGrad } from '../engine/runtime.js';
+import { checkDevice, manualSeed, noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
-import type { Tensor } from '../engine/tensor.js';
+import type { Device, Tensor } from '../engine/tensor.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
 import type { Rng } from '../data/rng.js';
 import { ExpNet } from '../nets/expNet.js';
@@ -61,14 +61,14 @@ class Regressor extends Module {
 const mirrors = (n: number, rng: Rng): number[] => Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
 const hasVal = (s: Splits): boolean => s.val.y.length > 0;
 
-async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet) {
-  const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil);
+async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device) {
+  const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil).to(device);
   ctx.reporter.message('face net: caching the frozen layers (2 views per training image)');
   const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
-  const train = buildCache(splits.train, 2, cls, frozen);
-  const val = hasVal(splits) ? buildCache(splits.val, 1, cls, frozen) : null;
+  const train = buildCache(splits.train, 2, cls, frozen, 64, device);
+  const val = hasVal(splits) ? buildCache(splits.val, 1, cls, frozen, 64, device) : null;
   const valAcc = (): number =>
-    accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, []), (f) => cls.fromFrozen(f)), splits.val.y);
+    accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y);
   const sc = cfg.teacher.stage;
   const stage =
     cfg.teacher.fineTune || cfg.method === 'finetune'
@@ -78,7 +78,7 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
           model: cls,
           params: cls.trainableParameters(),
           size: splits.train.y.length,
-          batch: (idx, rng) => [cachedBatch(train, idx, mirrors(idx.length, rng)), labelsOf(splits.train, idx)],
+          batch: (idx, rng) => [cachedBatch(train, idx, mirrors(idx.length, rng), device), labelsOf(splits.train, idx, device)],
           loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
           ...(val ? { validate: valAcc } : {}),
         })
@@ -87,12 +87,12 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
 }
 
 /** Stage (a) targets: the fine-tuned teacher's feature, pooled to the student's map size, optionally scaled to unit std. */
-function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: FeatureCache, n: number, student: ExpNet): FeatureCache {
+function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: FeatureCache, n: number, student: ExpNet, device: Device): FeatureCache {
   const [, h, w] = student.featureShape;
   const targets = mapCache(frozen, n, cls, (f) => {
     const t = cls.featureFromFrozen(f, cfg.stageA.target);
     return t.shape[2] === h && t.shape[3] === w ? t : adaptiveAvgPool2d(t, [h, w]);
-  });
+  }, 128, device);
   if (cfg.stageA.normalizeTarget) {
     let s = 0;
     let s2 = 0;
@@ -107,7 +107,7 @@ function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: Fea
   return targets;
 }
 
-function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet): Promise<StageResult> {
+function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet, device: Device): Promise<StageResult> {
   const sc = cfg.stageB;
   const scale = cfg.method === 'fn2en' ? sc.pretrainedLrScale : 1;
   const conv = new Set(student.convParameters());
@@ -126,7 +126,7 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
     params,
     size: splits.train.y.length,
     batch: (idx, rng) => {
-      const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng));
+      const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng), device);
       return [b.x, b.y];
     },
     loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
@@ -134,8 +134,10 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
   });
 }
 
+/** Class probabilities of the student for every image of a set (batches go to the student's device). */
 export function predictStudent(student: ExpNet, set: ImageSet): Float32Array[] {
-  return predictProbs(set.y.length, student, (i) => batchOf(set, i, null, null).x, (x) => student.forward(x));
+  const device = student.device as Device;
+  return predictProbs(set.y.length, student, (i) => batchOf(set, i, null, null, undefined, device).x, (x) => student.forward(x));
 }
 
 /**
@@ -151,30 +153,32 @@ export interface TrainHooks {
 }
 
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
-  manualSeed(cfg.seed); // weight initialisation and dropout masks
+  const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
+  manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
   if (cfg.method === 'scratch') {
-    const student = new ExpNet(studentCfg);
-    stages['stageB'] = await studentStageB(cfg, splits, ctx, student);
+    const student = new ExpNet(studentCfg).to(device);
+    stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
     return studentResult(cfg.method, student, splits, stages);
   }
-  const teacher = await trainTeacher(cfg, splits, ctx, classes, teacherNet ?? (await createPretrainedFaceNet()));
+  // A caller's teacher net is moved to `device` in place.
+  const teacher = await trainTeacher(cfg, splits, ctx, classes, teacherNet ?? (await createPretrainedFaceNet()), device);
   // A caller's teacher is the caller's to dispose; only the head added here is ours.
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
   const { cls } = teacher;
   const predict = (set: ImageSet): Float32Array[] =>
-    predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
+    predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null, undefined, device).x), (x) => cls.forward(x), 64);
   if (cfg.method === 'fn2en' && !teacher.stage?.interrupted) hooks.onTeacher?.({ predict, valAccuracy: teacher.valAccuracy, stages: { ...stages } });
   if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
-  const student = new ExpNet(studentCfg);
+  const student = new ExpNet(studentCfg).to(device);
   ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, 2 views per image)`);
-  const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student);
+  const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student, device);
   const [tc] = targets.shape as [number];
-  const adapter = tc === student.featureShape[0] ? null : new Conv2d(student.featureShape[0], tc, 1);
+  const adapter = tc === student.featureShape[0] ? null : new Conv2d(student.featureShape[0], tc, 1).to(device);
   const reg = new Regressor(student, adapter);
   const sa = cfg.stageA;
   stages['stageA'] = await fitStage(ctx, {
@@ -185,7 +189,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     size: splits.train.y.length,
     batch: (idx, rng) => {
       const views = mirrors(idx.length, rng);
-      return [batchOf(splits.train, idx, null, null, views).x, cachedBatch(targets, idx, views)];
+      return [batchOf(splits.train, idx, null, null, views, device).x, cachedBatch(targets, idx, views, device)];
     },
     loss: (x, t) => {
       const p = reg.forward(x);
@@ -195,19 +199,19 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   disposeTeacher();
   adapter?.dispose();
   if (stages['stageA'].interrupted) return studentResult(cfg.method, student, splits, stages);
-  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets)) });
-  stages['stageB'] = await studentStageB(cfg, splits, ctx, student);
+  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets, device)) });
+  stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
   return studentResult(cfg.method, student, splits, stages);
 }
 
 /** 1 − MSE / Var(target) of stage (a) on (up to 512) training images, view 0. */
-function explained(reg: Regressor, set: ImageSet, targets: FeatureCache): number {
+function explained(reg: Regressor, set: ImageSet, targets: FeatureCache, device: Device): number {
   const n = Math.min(512, set.y.length);
   const idx = Array.from({ length: n }, (_, i) => i);
   return tidy(() => {
     reg.eval();
-    const t = cachedBatch(targets, idx, []);
-    const mse = mseLoss(reg.forward(batchOf(set, idx, null, null).x), t).item();
+    const t = cachedBatch(targets, idx, [], device);
+    const mse = mseLoss(reg.forward(batchOf(set, idx, null, null, undefined, device).x), t).item();
     return 1 - mse / t.var().item();
   });
 }
