@@ -1,6 +1,7 @@
 {
   "variables": {
     "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
+    "cxx11_abi%": "<!(node -p \"process.env.EXPNET_CXX11_ABI === '0' ? 0 : 1\")",
     "torch_cuda%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;p&&f.existsSync(p+'/lib/libtorch_cuda.so')?'-ltorch_cuda':''\")",
     "dist%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;process.env.EXPNET_DIST!=='0'&&f.existsSync((p?p+'/include':'/usr/include')+'/gloo/config.h')?1:0\")",
     "dist_shim%": "<!(node -p \"const f=require('fs'),p=process.env.LIBTORCH;f.existsSync((p?p+'/include':'/usr/include')+'/torch/csrc/distributed/autograd/context/context.h')?0:1\")",
@@ -24,7 +25,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
-        "_GLIBCXX_USE_CXX11_ABI=1"
+        "_GLIBCXX_USE_CXX11_ABI=<(cxx11_abi)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
