@@ -17,7 +17,8 @@
         "src/ops_nn.cc",
         "src/program.cc",
         "src/optim.cc",
-        "src/dist.cc"
+        "src/dist.cc",
+        "src/distOptions.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

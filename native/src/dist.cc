@@ -285,10 +285,7 @@ Napi::Value InitProcessGroup(const Napi::CallbackInfo& info) {
 
 Napi::Value DestroyProcessGroup(const Napi::CallbackInfo& info) {
   std::shared_ptr<Group> g;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    g.swap(current());
-  }
+  { std::lock_guard<std::mutex> lock(g_mu); g.swap(current()); }
   g.reset();  // joins the group's threads once no step holds it
   return info.Env().Undefined();
 }
@@ -375,18 +372,6 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-
-GradSyncOptions gradSyncOptionsFrom(const Napi::Value& v) {
-  GradSyncOptions o;
-  if (!v.IsObject()) return o;
-  Napi::Object obj = v.As<Napi::Object>();
-  Napi::Value mb = obj.Get("bucketMb");
-  if (mb.IsNumber()) o.bucketMb = mb.As<Napi::Number>().DoubleValue();
-  if (!(o.bucketMb > 0)) throw Napi::RangeError::New(v.Env(), "gradient sync: bucketMb must be > 0");
-  Napi::Value fu = obj.Get("findUnused");
-  o.findUnused = fu.IsBoolean() && fu.As<Napi::Boolean>().Value();
-  return o;
-}
 
 std::shared_ptr<GradSync> makeGradSync(const Tensors& params, const GradSyncOptions& o) {
 #ifdef EXPNET_WITH_DIST
