@@ -109,15 +109,11 @@ function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: Fea
 
 function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet, device: Device): Promise<StageResult> {
   const sc = cfg.stageB;
+  // fn2en: the conv layers pre-trained in stage (a) get their own, scaled learning rate; the new head gets lr.
   const scale = cfg.method === 'fn2en' ? sc.pretrainedLrScale : 1;
-  const conv = new Set(student.convParameters());
+  const conv = student.convParameters();
   const params: ParamGroup[] | Tensor[] =
-    scale === 1
-      ? student.parameters()
-      : [
-          { params: [...conv], lr: sc.lr * scale },
-          { params: student.parameters().filter((p) => !conv.has(p)) },
-        ];
+    scale === 1 ? student.parameters() : [{ params: conv, lr: sc.lr * scale }, { params: student.head.parameters() }];
   const valAcc = (): number => accuracyOf(predictStudent(student, splits.val), splits.val.y);
   return fitStage(ctx, {
     name: 'stageB',
@@ -140,10 +136,6 @@ export function predictStudent(student: ExpNet, set: ImageSet): Float32Array[] {
   return predictProbs(set.y.length, student, (i) => batchOf(set, i, null, null, undefined, device).x, (x) => student.forward(x));
 }
 
-/**
- * Trains one method on a training split (with validation data for model selection) and returns the
- * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
- */
 export interface TrainHooks {
   /**
    * fn2en only: called with the fine-tuned face net before stage (a) — the fine-tune baseline of the same run
@@ -152,6 +144,10 @@ export interface TrainHooks {
   onTeacher?: (teacher: Pick<TrainedModel, 'predict' | 'valAccuracy' | 'stages'>) => void;
 }
 
+/**
+ * Trains one method on a training split (with validation data for model selection) and returns the
+ * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
+ */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
