@@ -151,26 +151,20 @@ export async function barrier(): Promise<void> {
   }
 }
 
-/** All-reduces plain numbers (as float64): metric sums, counts, flags. Without a group, returns them unchanged. */
-export async function allReduceNumbers(values: readonly number[], op: ReduceOp = 'sum'): Promise<number[]> {
+/** Plain numbers through a collective on one float64 tensor; without a group they come back unchanged. */
+async function numbersVia(values: readonly number[], collective: (t: Tensor) => Promise<void>): Promise<number[]> {
   if (!processGroup() || values.length === 0) return [...values];
   const t = tensor(Float64Array.from(values));
   try {
-    await allReduce([t], op);
+    await collective(t);
     return Array.from(t.data() as Float64Array);
   } finally {
     t.dispose();
   }
 }
 
+/** All-reduces plain numbers (as float64): metric sums, counts, flags. Without a group, returns them unchanged. */
+export const allReduceNumbers = (values: readonly number[], op: ReduceOp = 'sum'): Promise<number[]> => numbersVia(values, (t) => allReduce([t], op));
+
 /** Rank `root`'s numbers on every rank (float64). Without a group, returns them unchanged. */
-export async function broadcastNumbers(values: readonly number[], root = 0): Promise<number[]> {
-  if (!processGroup() || values.length === 0) return [...values];
-  const t = tensor(Float64Array.from(values));
-  try {
-    await broadcast([t], root);
-    return Array.from(t.data() as Float64Array);
-  } finally {
-    t.dispose();
-  }
-}
+export const broadcastNumbers = (values: readonly number[], root = 0): Promise<number[]> => numbersVia(values, (t) => broadcast([t], root));
