@@ -35,6 +35,12 @@ export interface TeacherConfig {
   frozenUntil: FaceNetFeature;
   /** Fine-tune on the expression labels first (the paper's first step). */
   fineTune: boolean;
+  /**
+   * Views per training image in the cache of the frozen layers, shared by teacher fine-tuning and stage (a):
+   * the image, its mirror, then seeded random augmentations (featureCache.ts). Memory: views × the
+   * `frozenUntil` map per image (conv64_3: 74 KB).
+   */
+  views: number;
   stage: StageConfig;
 }
 
@@ -92,7 +98,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   seed: 1,
   valFraction: 0.1,
   student: { ...EXPNET_DEFAULTS },
-  teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
+  teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
@@ -148,6 +154,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(Number.isInteger(cfg.seed) && cfg.seed >= 0, 'config.seed', 'an integer ≥ 0', cfg.seed);
   check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
   check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
+  check(Number.isInteger(cfg.teacher.views) && cfg.teacher.views >= 1, 'config.teacher.views', 'an integer ≥ 1', cfg.teacher.views);
   checkStage(cfg.teacher.stage, 'config.teacher.stage');
   checkStage(cfg.stageA, 'config.stageA');
   checkStage(cfg.stageB, 'config.stageB');

@@ -1,8 +1,9 @@
 /**
  * Cached feature maps, so frozen parts of a net run once per image rather than once per epoch.
  * Augmentation and caching: a cache holds a fixed set of views per image — view 0 the image itself, view 1
- * its mirror image — and training draws one view per image per step. Other augmentations are not applied
- * to cached stages (they would need the teacher at every step); stage (b) trains with full augmentation.
+ * its mirror image, views 2… seeded random augmentations (`viewBatch`) — and training draws one view per image
+ * per step. Fresh augmentations would need the teacher at every step, so cached stages see only these views
+ * (`teacher.views` of the config); stage (b) trains with fresh augmentation every step.
  */
 import { tensor } from '../engine/creation.js';
 import { noGrad } from '../engine/runtime.js';
@@ -10,7 +11,7 @@ import { tidy } from '../engine/scope.js';
 import type { Device, Tensor } from '../engine/tensor.js';
 import type { Module } from '../engine/module.js';
 import type { ImageSet } from './imageSet.js';
-import { batchOf } from './imageSet.js';
+import { viewBatch } from './imageSet.js';
 
 export interface FeatureCache {
   /** Images × views × per values. */
@@ -22,10 +23,10 @@ export interface FeatureCache {
 }
 
 /**
- * Runs `fn` (images [n, C, H, W] on `device` → features) over every image and view, in eval mode without
- * autograd. The cache itself is host memory (read back from the device batch by batch).
+ * Runs `fn` (images [n, C, H, W] on `device` → features) over every image and view (views seeded by `seed`), in
+ * eval mode without autograd. The cache itself is host memory (read back from the device batch by batch).
  */
-export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: Tensor) => Tensor, batchSize = 64, device: Device = 'cpu'): FeatureCache {
+export function buildCache(set: ImageSet, views: number, seed: number, model: Module, fn: (x: Tensor) => Tensor, batchSize = 64, device: Device = 'cpu'): FeatureCache {
   const n = set.y.length;
   model.eval();
   let cache: FeatureCache | null = null;
@@ -34,8 +35,7 @@ export function buildCache(set: ImageSet, views: number, model: Module, fn: (x: 
       const idx = Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k);
       for (let v = 0; v < views; v++) {
         tidy(() => {
-          const { x } = batchOf(set, idx, null, null, undefined, device);
-          const f = fn(v === 1 ? x.flip([3]) : x);
+          const f = fn(viewBatch(set, idx, idx.map(() => v), seed, device));
           if (!cache) {
             const shape = f.shape.slice(1);
             const per = shape.reduce((a, b) => a * b, 1);

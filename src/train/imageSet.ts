@@ -6,10 +6,10 @@ import { tensor } from '../engine/creation.js';
 import { interpolate } from '../engine/functional.js';
 import { tidy } from '../engine/scope.js';
 import type { Device, Tensor } from '../engine/tensor.js';
-import { augment, type AugmentOptions, type ImageShape } from '../data/augment.js';
+import { augment, DEFAULT_AUGMENT, type AugmentOptions, type ImageShape } from '../data/augment.js';
 import type { DataSet } from '../data/dataSet.js';
 import { BatchLoader } from '../data/loader.js';
-import type { Rng } from '../data/rng.js';
+import { Rng } from '../data/rng.js';
 
 export interface ImageSet {
   /** N×C×H×W values in [0, 1]. */
@@ -71,15 +71,53 @@ export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptio
   idx.forEach((i, k) => {
     const img = set.x.subarray(i * per, (i + 1) * per);
     if (aug && rng) augment(img, set.shape, aug, rng, out, k * per);
-    else if (mirror?.[k] === 1) {
-      for (let r = 0; r < channels * height; r++)
-        for (let c = 0; c < width; c++) out[k * per + r * width + c] = img[r * width + (width - 1 - c)] as number;
-    } else out.set(img, k * per);
+    else if (mirror?.[k] === 1) mirrorInto(img, set.shape, out, k * per);
+    else out.set(img, k * per);
   });
   return {
     x: tensor(out, [idx.length, channels, height, width], { device }),
     y: labelsOf(set, idx, device),
   };
+}
+
+/**
+ * The fixed views of images `idx` (the cached views of featureCache.ts), view `views[k]` for the k-th image:
+ * 0 the image, 1 its mirror image, v ≥ 2 a random augmentation (DEFAULT_AUGMENT) seeded by (seed, image, v), so
+ * the teacher (once, when caching) and the student (every epoch) see the same pixels for an (image, view) pair.
+ */
+export function viewBatch(set: ImageSet, idx: readonly number[], views: readonly number[], seed: number, device: Device = 'cpu'): Tensor {
+  const { channels, height, width } = set.shape;
+  const per = channels * height * width;
+  const out = new Float32Array(idx.length * per);
+  idx.forEach((i, k) => {
+    const v = views[k] ?? 0;
+    const img = set.x.subarray(i * per, (i + 1) * per);
+    if (v === 0) out.set(img, k * per);
+    else if (v === 1) mirrorInto(img, set.shape, out, k * per);
+    else augment(img, set.shape, DEFAULT_AUGMENT, new Rng(viewSeed(seed, i, v)), out, k * per);
+  });
+  return tensor(out, [idx.length, channels, height, width], { device });
+}
+
+function mirrorInto(img: Float32Array, { channels, height, width }: ImageShape, out: Float32Array, off: number): void {
+  for (let r = 0; r < channels * height; r++)
+    for (let c = 0; c < width; c++) out[off + r * width + c] = img[r * width + (width - 1 - c)] as number;
+}
+
+/** The seed of view `v` of image `i` (a 32-bit mix, independent of batch composition). */
+function viewSeed(seed: number, i: number, v: number): number {
+  let h = (seed ^ 0x2545f491) >>> 0;
+  h = Math.imul(h ^ (i + 0x632be5ab), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (v + 0x9e3779b9), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A view index per image, uniform over `views` cached views (for 2 views: 1 = mirror with probability ½, the
+ * same draws as before views were configurable).
+ */
+export function pickViews(n: number, views: number, rng: Rng): number[] {
+  return Array.from({ length: n }, () => views - 1 - Math.min(views - 1, Math.floor(rng.next() * views)));
 }
 
 /** Student images [N, C, h, w] → the face net's input [N, 3, 150, 150] (bilinear; gray replicated to RGB). */

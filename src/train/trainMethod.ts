@@ -21,7 +21,7 @@ import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
 import type { Method, TrainConfig } from './config.js';
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
-import { batchOf, labelsOf, toTeacherInput, type ImageSet } from './imageSet.js';
+import { batchOf, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
 import type { RunContext } from './runContext.js';
 
 export interface Splits {
@@ -58,15 +58,16 @@ class Regressor extends Module {
   }
 }
 
-const mirrors = (n: number, rng: Rng): number[] => Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+const mirrors = (n: number, rng: Rng): number[] => pickViews(n, 2, rng);
 const hasVal = (s: Splits): boolean => s.val.y.length > 0;
 
 async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device) {
   const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil).to(device);
-  ctx.reporter.message('face net: caching the frozen layers (2 views per training image)');
+  const views = cfg.teacher.views;
+  ctx.reporter.message(`face net: caching the frozen layers (${views} view${views === 1 ? '' : 's'} per training image)`);
   const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
-  const train = buildCache(splits.train, 2, cls, frozen, 64, device);
-  const val = hasVal(splits) ? buildCache(splits.val, 1, cls, frozen, 64, device) : null;
+  const train = buildCache(splits.train, views, cfg.seed, cls, frozen, 64, device);
+  const val = hasVal(splits) ? buildCache(splits.val, 1, cfg.seed, cls, frozen, 64, device) : null;
   const valAcc = (): number =>
     accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y);
   const sc = cfg.teacher.stage;
@@ -78,7 +79,7 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
           model: cls,
           params: cls.trainableParameters(),
           size: splits.train.y.length,
-          batch: (idx, rng) => [cachedBatch(train, idx, mirrors(idx.length, rng), device), labelsOf(splits.train, idx, device)],
+          batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), labelsOf(splits.train, idx, device)],
           loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
           ...(val ? { validate: valAcc } : {}),
         })
@@ -171,7 +172,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
   const student = new ExpNet(studentCfg).to(device);
-  ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, 2 views per image)`);
+  ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, ${cfg.teacher.views} views per image)`);
   const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student, device);
   const [tc] = targets.shape as [number];
   const adapter = tc === student.featureShape[0] ? null : new Conv2d(student.featureShape[0], tc, 1).to(device);
@@ -184,8 +185,8 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     params: [...student.convParameters(), ...(adapter?.parameters() ?? [])],
     size: splits.train.y.length,
     batch: (idx, rng) => {
-      const views = mirrors(idx.length, rng);
-      return [batchOf(splits.train, idx, null, null, views, device).x, cachedBatch(targets, idx, views, device)];
+      const views = pickViews(idx.length, cfg.teacher.views, rng);
+      return [viewBatch(splits.train, idx, views, cfg.seed, device), cachedBatch(targets, idx, views, device)];
     },
     loss: (x, t) => {
       const p = reg.forward(x);
