@@ -58,6 +58,14 @@ export interface RefineConfig extends StageConfig {
   pretrainedLrScale: number;
 }
 
+/** Transfer from another data set: heads are always new, feature layers start from these files. */
+export interface InitConfig {
+  /** A fine-tuned face net (the teacher checkpoint `teacher.best.safetensors` of an fn2en or finetune run) instead of face-api's weights. */
+  faceNet: string;
+  /** The student's conv blocks from an expnet model (`model.safetensors`) or stage checkpoint. */
+  student: string;
+}
+
 export interface TrainConfig {
   method: Method;
   seed: number;
@@ -71,6 +79,8 @@ export interface TrainConfig {
   stageB: RefineConfig;
   /** Stop training after this many seconds (0 = no limit); the run can be resumed. */
   maxTimeSec: number;
+  /** Starting weights from earlier runs ('' = none; src/train/initWeights.ts). */
+  init: InitConfig;
   /**
    * Where models, batches and caches live: 'cpu', 'cuda' (in a data-parallel run, each process's own GPU,
    * cuda:LOCAL_RANK) or 'cuda:N'. CUDA needs the addon built against a CUDA libtorch (docs/DISTRIBUTED.md).
@@ -102,6 +112,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
+  init: { faceNet: '', student: '' },
   device: 'cpu' as Device,
 });
 

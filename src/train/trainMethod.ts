@@ -14,13 +14,14 @@ import { tidy } from '../engine/scope.js';
 import type { Device, Tensor } from '../engine/tensor.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
 import type { Rng } from '../data/rng.js';
-import { ExpNet } from '../nets/expNet.js';
+import { ExpNet, type ExpNetConfig } from '../nets/expNet.js';
 import type { FaceNet } from '../nets/faceNet.js';
 import { FaceNetClassifier } from '../nets/faceNetClassifier.js';
 import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
 import type { Method, TrainConfig } from './config.js';
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
+import { initFaceNet, initStudent } from './initWeights.js';
 import { batchOf, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
 import type { RunContext } from './runContext.js';
 
@@ -151,16 +152,19 @@ export interface TrainHooks {
  */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
+  checkInitFiles(cfg, { ...cfg.student, numClasses: classes }); // a bad init file fails now, not after the teacher's training
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
   if (cfg.method === 'scratch') {
-    const student = new ExpNet(studentCfg).to(device);
+    const student = newStudent(cfg, studentCfg, ctx).to(device);
     stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
     return studentResult(cfg.method, student, splits, stages);
   }
   // A caller's teacher net is moved to `device` in place.
-  const teacher = await trainTeacher(cfg, splits, ctx, classes, teacherNet ?? (await createPretrainedFaceNet()), device);
+  const faceNet = teacherNet ?? (await createPretrainedFaceNet());
+  if (cfg.init.faceNet) ctx.reporter.message(`face net: ${initFaceNet(faceNet, cfg.init.faceNet)} tensors from ${cfg.init.faceNet}`);
+  const teacher = await trainTeacher(cfg, splits, ctx, classes, faceNet, device);
   // A caller's teacher is the caller's to dispose; only the head added here is ours.
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
@@ -171,7 +175,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
-  const student = new ExpNet(studentCfg).to(device);
+  const student = newStudent(cfg, studentCfg, ctx).to(device);
   ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, ${cfg.teacher.views} views per image)`);
   const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student, device);
   const [tc] = targets.shape as [number];
@@ -199,6 +203,24 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets, device)) });
   stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
   return studentResult(cfg.method, student, splits, stages);
+}
+
+/** A new student, its conv blocks from `init.student` when set (the head is always new). */
+function newStudent(cfg: TrainConfig, studentCfg: ExpNetConfig, ctx: RunContext): ExpNet {
+  const student = new ExpNet(studentCfg);
+  if (cfg.init.student) ctx.reporter.message(`student: ${initStudent(student, cfg.init.student)} conv tensors from ${cfg.init.student}`);
+  return student;
+}
+
+/** Loads `init.student` into a throw-away student (before seeding, so the run's random draws are unchanged). */
+function checkInitFiles(cfg: TrainConfig, studentCfg: ExpNetConfig): void {
+  if (!cfg.init.student) return;
+  const probe = new ExpNet(studentCfg);
+  try {
+    initStudent(probe, cfg.init.student);
+  } finally {
+    probe.dispose();
+  }
 }
 
 /** 1 − MSE / Var(target) of stage (a) on (up to 512) training images, view 0. */
