@@ -8,7 +8,7 @@ import { resolveConfig } from '../src/train/config.js';
 import { buildCache } from '../src/train/featureCache.js';
 import { batchOf, pickViews, viewBatch, type ImageSet } from '../src/train/imageSet.js';
 import { createRunContext } from '../src/train/runContext.js';
-import { trainMethod } from '../src/train/trainMethod.js';
+import { classWeights, trainMethod } from '../src/train/trainMethod.js';
 import { Module } from '../src/engine/module.js';
 import type { Tensor } from '../src/engine/tensor.js';
 
@@ -84,5 +84,43 @@ describe('cached views (teacher.views)', () => {
     assert.equal(la.length, 4);
     assert.ok((la.at(-1) ?? 9) < (la[0] ?? 0), `stage (a) loss ${la.join(' → ')}`);
     t.dispose();
+  });
+});
+
+describe('class-balanced cross-entropy (classBalance)', () => {
+  test('weights (n̄/n_c)^p average 1 over the training images; none gives no weights', () => {
+    const y = Int32Array.from([0, 0, 0, 0, 0, 0, 1, 1, 2]);
+    assert.deepEqual(classWeights('none', y, 3, 'cpu'), {});
+    for (const [balance, p] of [['sqrt', 0.5], ['inverse', 1]] as const) {
+      const { weight } = classWeights(balance, y, 3, 'cpu');
+      const w = weight?.floats() ?? new Float32Array();
+      weight?.dispose();
+      const mean = Array.from(y, (c) => w[c] ?? 0).reduce((a, b) => a + b, 0) / y.length;
+      assert.ok(Math.abs(mean - 1) < 1e-6, `${balance}: mean weight ${mean}`);
+      assert.ok(Math.abs((w[1] ?? 0) / (w[0] ?? 1) - 3 ** p) < 1e-5, `${balance}: ratio of class 1 to class 0`);
+    }
+    const absent = classWeights('inverse', Int32Array.from([0, 1]), 3, 'cpu');
+    assert.equal(absent.weight?.floats()[2], 0, 'a class without training images gets weight 0');
+    absent.weight?.dispose();
+    assert.throws(() => resolveConfig({ stageB: { classBalance: 'square' } }), /config\.stageB\.classBalance: expected none, sqrt, inverse/);
+  });
+
+  test('a weighted stage trains (scratch, classBalance inverse): its loss is the weighted one', async () => {
+    const set = randomSet(12);
+    const big = new Float32Array(12 * 48 * 48).map((_, k) => set.x[Math.floor(k / 36) % set.x.length] as number);
+    const train: ImageSet = { ...set, y: Int32Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2]), x: big, shape: { channels: 1, height: 48, width: 48 } };
+    const run = async (classBalance: string): Promise<number> => {
+      const dir = mkdtempSync(join(tmpdir(), 'expnet-cb-'));
+      const cfg = resolveConfig({ method: 'scratch', seed: 3, stageB: { epochs: 1, batchSize: 12, warmupEpochs: 0, augment: false, classBalance } });
+      const t = await trainMethod(cfg, { train, val: { ...train, y: new Int32Array(0), sampleIndex: [] } }, createRunContext(dir, { seed: 3 }), 3);
+      t.dispose();
+      const l = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x) as { loss?: number }).find((r) => r.loss !== undefined);
+      return l?.loss ?? NaN;
+    };
+    const plain = await run('none');
+    const weighted = await run('inverse');
+    assert.ok(Number.isFinite(weighted));
+    // Same seed, same first step: only the class weights differ, so the logged loss must too.
+    assert.notEqual(weighted, plain);
   });
 });

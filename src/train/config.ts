@@ -13,6 +13,9 @@ import type { Device } from '../engine/tensor.js';
 export type Method = 'fn2en' | 'finetune' | 'scratch';
 export const METHODS: readonly Method[] = ['fn2en', 'finetune', 'scratch'];
 
+export type ClassBalance = 'none' | 'sqrt' | 'inverse';
+export const CLASS_BALANCES: readonly ClassBalance[] = ['none', 'sqrt', 'inverse'];
+
 export interface StageConfig {
   epochs: number;
   batchSize: number;
@@ -26,6 +29,12 @@ export interface StageConfig {
   /** Random flips/rotations/zoom/shift/brightness/contrast (src/data/augment.ts defaults). */
   augment: boolean;
   labelSmoothing: number;
+  /**
+   * Cross-entropy class weights (n̄ / n_c)^p over the training images' class counts n_c, with p = 0 ('none'),
+   * ½ ('sqrt') or 1 ('inverse'), scaled to mean 1 over the training images: rare classes (FER2013 disgust,
+   * 1.5 % of train/) count for more.
+   */
+  classBalance: ClassBalance;
   /** Clip the global gradient norm (0 = off). */
   clipNorm: number;
 }
@@ -98,6 +107,7 @@ const stage = (o: Partial<StageConfig>): StageConfig => ({
   warmupEpochs: 1,
   augment: true,
   labelSmoothing: 0,
+  classBalance: 'none',
   clipNorm: 5,
   ...o,
 });
@@ -154,6 +164,7 @@ function checkStage(s: StageConfig, path: string): void {
   check(['sgd', 'adam', 'adamw'].includes(s.optimizer), `${path}.optimizer`, 'sgd, adam or adamw', s.optimizer);
   check(s.lr > 0, `${path}.lr`, 'a positive number', s.lr);
   check(s.labelSmoothing >= 0 && s.labelSmoothing < 1, `${path}.labelSmoothing`, 'a number in [0, 1)', s.labelSmoothing);
+  check(CLASS_BALANCES.includes(s.classBalance), `${path}.classBalance`, CLASS_BALANCES.join(', '), s.classBalance);
 }
 
 /** Defaults ← each override in turn (config file, then flags); validated. */

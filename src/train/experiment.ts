@@ -61,7 +61,8 @@ export function subset(all: ImageSet, indices: readonly number[]): ImageSet {
   return { x, y: Int32Array.from(keep.map((p) => all.y[p] ?? 0)), sampleIndex: keep.map((p) => all.sampleIndex[p] ?? 0), shape: all.shape, skipped: [] };
 }
 
-function validationSplit(ds: DataSet, train: readonly number[], cfg: TrainConfig, seed: number): { train: number[]; validation: number[] } {
+/** The training and validation samples of a training split (the carve every run uses for model selection). */
+export function validationSplit(ds: DataSet, train: readonly number[], cfg: TrainConfig, seed: number): { train: number[]; validation: number[] } {
   return cfg.valFraction > 0 ? carveValidation(train, ds.samples, cfg.valFraction, seed) : { train: [...train], validation: [] };
 }
 
@@ -180,7 +181,9 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   const trained = await trainMethod(cfg, splits, ctx, ds.labels.length);
   const testSet = test.length > 0 ? subset(all, test) : null;
   const metrics = testSet ? metricsOfProbs(testSet.y, trained.predict(testSet), ds.labels) : null;
-  const out = { method: cfg.method, valAccuracy: trained.valAccuracy, testName, test: metrics, stages: trained.stages };
+  // Validation metrics in full (balanced accuracy, per class): what model choices between runs are made on.
+  const validation = splits.val.y.length > 0 ? metricsOfProbs(splits.val.y, trained.predict(splits.val), ds.labels) : null;
+  const out = { method: cfg.method, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
   if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
   return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy };
 }

@@ -6,6 +6,7 @@
  *  - scratch: the same student, stage (b) only.
  */
 import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/functional.js';
+import { tensor } from '../engine/creation.js';
 import { Conv2d } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
 import type { ParamGroup } from '../engine/optim.js';
@@ -18,7 +19,7 @@ import { ExpNet, type ExpNetConfig } from '../nets/expNet.js';
 import type { FaceNet } from '../nets/faceNet.js';
 import { FaceNetClassifier } from '../nets/faceNetClassifier.js';
 import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
-import type { Method, TrainConfig } from './config.js';
+import type { ClassBalance, Method, TrainConfig } from './config.js';
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
 import { initFaceNet, initStudent } from './initWeights.js';
@@ -72,19 +73,20 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
   const valAcc = (): number =>
     accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y);
   const sc = cfg.teacher.stage;
-  const stage =
-    cfg.teacher.fineTune || cfg.method === 'finetune'
-      ? await fitStage(ctx, {
-          name: 'teacher',
-          config: sc,
-          model: cls,
-          params: cls.trainableParameters(),
-          size: splits.train.y.length,
-          batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), labelsOf(splits.train, idx, device)],
-          loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
-          ...(val ? { validate: valAcc } : {}),
-        })
-      : null;
+  const fineTune = cfg.teacher.fineTune || cfg.method === 'finetune';
+  const weight = fineTune ? classWeights(sc.classBalance, splits.train.y, classes, device) : {};
+  const stage = fineTune
+    ? await fitStage(ctx, {
+        name: 'teacher',
+        config: sc,
+        model: cls,
+        params: cls.trainableParameters(),
+        size: splits.train.y.length,
+        batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), labelsOf(splits.train, idx, device)],
+        loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
+        ...(val ? { validate: valAcc } : {}),
+      }).finally(() => weight.weight?.dispose())
+    : null;
   return { cls, train, stage, valAccuracy: val ? valAcc() : null };
 }
 
@@ -111,6 +113,7 @@ function regressionTargets(cfg: TrainConfig, cls: FaceNetClassifier, frozen: Fea
 
 function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, student: ExpNet, device: Device): Promise<StageResult> {
   const sc = cfg.stageB;
+  const weight = classWeights(sc.classBalance, splits.train.y, student.config.numClasses, device);
   // fn2en: the conv layers pre-trained in stage (a) get their own, scaled learning rate; the new head gets lr.
   const scale = cfg.method === 'fn2en' ? sc.pretrainedLrScale : 1;
   const conv = student.convParameters();
@@ -127,9 +130,22 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
       const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng), device);
       return [b.x, b.y];
     },
-    loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing })],
+    loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
     ...(hasVal(splits) ? { validate: valAcc } : {}),
-  });
+  }).finally(() => weight.weight?.dispose());
+}
+
+/** Cross-entropy class weights for `balance` (config.ts ClassBalance), or no weights; the caller disposes the tensor. */
+export function classWeights(balance: ClassBalance, y: Int32Array, classes: number, device: Device): { weight?: Tensor } {
+  if (balance === 'none') return {};
+  const p = balance === 'sqrt' ? 0.5 : 1;
+  const counts = new Float64Array(classes);
+  for (const c of y) counts[c] = (counts[c] ?? 0) + 1;
+  const mean = y.length / classes;
+  const w = Array.from(counts, (n) => (n > 0 ? (mean / n) ** p : 0));
+  // Scale so the weights average 1 over the training images: the loss keeps its usual size.
+  const avg = Array.from(counts, (n, c) => n * (w[c] ?? 0)).reduce((a, b) => a + b, 0) / Math.max(y.length, 1);
+  return { weight: tensor(Float32Array.from(w, (v) => v / avg), [classes], { device }) };
 }
 
 /** Class probabilities of the student for every image of a set (batches go to the student's device). */
