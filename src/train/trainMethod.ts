@@ -179,7 +179,14 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   }
   // A caller's teacher net is moved to `device` in place.
   const faceNet = teacherNet ?? (await createPretrainedFaceNet());
-  if (cfg.init.faceNet) ctx.reporter.message(`face net: ${initFaceNet(faceNet, cfg.init.faceNet)} tensors from ${cfg.init.faceNet}`);
+  if (cfg.init.faceNet) {
+    try {
+      ctx.reporter.message(`face net: ${initFaceNet(faceNet, cfg.init.faceNet)} tensors from ${cfg.init.faceNet}`);
+    } catch (err) {
+      if (!teacherNet) faceNet.dispose(); // ours: nothing else holds it
+      throw err;
+    }
+  }
   const teacher = await trainTeacher(cfg, splits, ctx, classes, faceNet, device);
   // A caller's teacher is the caller's to dispose; only the head added here is ours.
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
