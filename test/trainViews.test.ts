@@ -19,6 +19,13 @@ function randomSet(n: number): ImageSet {
   return { x, y: Int32Array.from({ length: n }, (_, i) => i % 3), sampleIndex: Array.from({ length: n }, (_, i) => i), shape: { channels: 1, height: 8, width: 8 }, skipped: [] };
 }
 
+/** A tensor's values; the tensor is disposed. */
+function take(t: Tensor): Float32Array {
+  const v = t.floats();
+  t.dispose();
+  return v;
+}
+
 class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;
@@ -28,15 +35,16 @@ class Identity extends Module {
 describe('cached views (teacher.views)', () => {
   test('views 0 and 1 are the image and its mirror; views ≥ 2 are augmentations fixed per (seed, image, view)', () => {
     const set = randomSet(6);
-    const plain = batchOf(set, [2, 4], null, null, [0, 1]).x;
+    const { x: plain, y: labels } = batchOf(set, [2, 4], null, null, [0, 1]);
+    labels.dispose();
     const v = viewBatch(set, [2, 4], [0, 1], 1);
     assert.deepEqual(v.floats(), plain.floats());
     // View 3 of image 4 does not depend on what else is in the batch, nor on its position.
-    const a = viewBatch(set, [4, 1], [3, 2], 1).floats().slice(0, 64);
-    const b = viewBatch(set, [0, 5, 4], [0, 0, 3], 1).floats().slice(128, 192);
+    const a = take(viewBatch(set, [4, 1], [3, 2], 1)).slice(0, 64);
+    const b = take(viewBatch(set, [0, 5, 4], [0, 0, 3], 1)).slice(128, 192);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, set.x.slice(4 * 64, 5 * 64), 'view 3 is augmented');
-    assert.notDeepEqual(viewBatch(set, [4], [3], 2).floats(), Float32Array.from(a), 'another seed, another augmentation');
+    assert.notDeepEqual(take(viewBatch(set, [4], [3], 2)), Float32Array.from(a), 'another seed, another augmentation');
     [plain, v].forEach((t) => t.dispose());
   });
 

@@ -65,19 +65,8 @@ export async function loadImageSet(
  * else mirrored where `mirror[k]` is 1 (the cached views of featureCache.ts).
  */
 export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptions | null, rng: Rng | null, mirror?: readonly number[], device: Device = 'cpu'): { x: Tensor; y: Tensor } {
-  const { channels, height, width } = set.shape;
-  const per = channels * height * width;
-  const out = new Float32Array(idx.length * per);
-  idx.forEach((i, k) => {
-    const img = set.x.subarray(i * per, (i + 1) * per);
-    if (aug && rng) augment(img, set.shape, aug, rng, out, k * per);
-    else if (mirror?.[k] === 1) mirrorInto(img, set.shape, out, k * per);
-    else out.set(img, k * per);
-  });
-  return {
-    x: tensor(out, [idx.length, channels, height, width], { device }),
-    y: labelsOf(set, idx, device),
-  };
+  const x = aug && rng ? pixels(set, idx, device, (img, out, off) => augment(img, set.shape, aug, rng, out, off)) : viewBatch(set, idx, mirror ?? [], 0, device);
+  return { x, y: labelsOf(set, idx, device) };
 }
 
 /**
@@ -86,16 +75,20 @@ export function batchOf(set: ImageSet, idx: readonly number[], aug: AugmentOptio
  * the teacher (once, when caching) and the student (every epoch) see the same pixels for an (image, view) pair.
  */
 export function viewBatch(set: ImageSet, idx: readonly number[], views: readonly number[], seed: number, device: Device = 'cpu'): Tensor {
+  return pixels(set, idx, device, (img, out, off, i, k) => {
+    const v = views[k] ?? 0;
+    if (v === 0) out.set(img, off);
+    else if (v === 1) mirrorInto(img, set.shape, out, off);
+    else augment(img, set.shape, DEFAULT_AUGMENT, new Rng(viewSeed(seed, i, v)), out, off);
+  });
+}
+
+/** A [n, C, H, W] tensor whose k-th image `fill` writes at `off` from image `i` = idx[k] of the set. */
+function pixels(set: ImageSet, idx: readonly number[], device: Device, fill: (img: Float32Array, out: Float32Array, off: number, i: number, k: number) => void): Tensor {
   const { channels, height, width } = set.shape;
   const per = channels * height * width;
   const out = new Float32Array(idx.length * per);
-  idx.forEach((i, k) => {
-    const v = views[k] ?? 0;
-    const img = set.x.subarray(i * per, (i + 1) * per);
-    if (v === 0) out.set(img, k * per);
-    else if (v === 1) mirrorInto(img, set.shape, out, k * per);
-    else augment(img, set.shape, DEFAULT_AUGMENT, new Rng(viewSeed(seed, i, v)), out, k * per);
-  });
+  idx.forEach((i, k) => fill(set.x.subarray(i * per, (i + 1) * per), out, k * per, i, k));
   return tensor(out, [idx.length, channels, height, width], { device });
 }
 

@@ -11,10 +11,10 @@ import { readSafetensors } from '../engine/safetensors.js';
 
 /**
  * Copies into `target` every state entry whose name passes `want`, looking each name up under the prefixes
- * in turn (the first prefix that has all of them wins).
+ * in turn (the first prefix that has all of them wins); returns what it copied, by `target`'s names.
  * @throws ExpnetError('NOT_FOUND' | 'BAD_WEIGHTS') naming the file, the missing or mismatched entries.
  */
-function loadPart(target: Module, file: string, what: string, prefixes: readonly string[], want: (name: string) => boolean): number {
+function loadPart(target: Module, file: string, what: string, prefixes: readonly string[], want: (name: string) => boolean): Map<string, RawTensor> {
   if (!existsSync(file)) throw new ExpnetError('NOT_FOUND', `${what}: ${file} does not exist`);
   const { tensors } = readSafetensors(file);
   const names = [...target.stateDict().keys()].filter(want);
@@ -30,15 +30,18 @@ function loadPart(target: Module, file: string, what: string, prefixes: readonly
   } catch (err) {
     throw new ExpnetError('BAD_WEIGHTS', `${what}: ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return names.length;
+  return state;
 }
 
 /** The face net's weights from a teacher checkpoint (`model.net.*`) or a bare face-net state file. */
 export function initFaceNet(net: Module, file: string): number {
-  return loadPart(net, file, 'init.faceNet', ['model.net.', 'net.', ''], () => true);
+  return loadPart(net, file, 'init.faceNet', ['model.net.', 'net.', ''], () => true).size;
 }
 
-/** The student's conv blocks (weights and BatchNorm statistics) from a model file or checkpoint; the head stays new. */
-export function initStudent(student: Module, file: string): number {
+/**
+ * The student's conv blocks (weights and BatchNorm statistics) from a model file or checkpoint; the head stays
+ * new. Returns the entries copied, to load into other students of the same shape without reading the file again.
+ */
+export function initStudent(student: Module, file: string): Map<string, RawTensor> {
   return loadPart(student, file, 'init.student', ['', 'model.', 'model.student.'], (n) => !n.startsWith('head.'));
 }

@@ -8,7 +8,7 @@
 import { adaptiveAvgPool2d, crossEntropy, l1Loss, mseLoss } from '../engine/functional.js';
 import { tensor } from '../engine/creation.js';
 import { Conv2d } from '../engine/layers.js';
-import { Module } from '../engine/module.js';
+import { Module, type RawTensor } from '../engine/module.js';
 import type { ParamGroup } from '../engine/optim.js';
 import { checkDevice, manualSeed, noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
@@ -168,12 +168,12 @@ export interface TrainHooks {
  */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
-  checkInitFiles(cfg, { ...cfg.student, numClasses: classes }); // a bad init file fails now, not after the teacher's training
+  const studentInit = readStudentInit(cfg, { ...cfg.student, numClasses: classes }); // a bad file fails now, not after the teacher's training
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
   if (cfg.method === 'scratch') {
-    const student = newStudent(cfg, studentCfg, ctx).to(device);
+    const student = newStudent(studentCfg, studentInit, ctx).to(device);
     stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
     return studentResult(cfg.method, student, splits, stages);
   }
@@ -198,7 +198,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
-  const student = newStudent(cfg, studentCfg, ctx).to(device);
+  const student = newStudent(studentCfg, studentInit, ctx).to(device);
   ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, ${cfg.teacher.views} views per image)`);
   const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student, device);
   const [tc] = targets.shape as [number];
@@ -229,18 +229,21 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
 }
 
 /** A new student, its conv blocks from `init.student` when set (the head is always new). */
-function newStudent(cfg: TrainConfig, studentCfg: ExpNetConfig, ctx: RunContext): ExpNet {
+function newStudent(studentCfg: ExpNetConfig, init: ReadonlyMap<string, RawTensor> | null, ctx: RunContext): ExpNet {
   const student = new ExpNet(studentCfg);
-  if (cfg.init.student) ctx.reporter.message(`student: ${initStudent(student, cfg.init.student)} conv tensors from ${cfg.init.student}`);
+  if (init) {
+    student.loadStateDict(init, false);
+    ctx.reporter.message(`student: ${init.size} conv tensors from init.student`);
+  }
   return student;
 }
 
-/** Loads `init.student` into a throw-away student (before seeding, so the run's random draws are unchanged). */
-function checkInitFiles(cfg: TrainConfig, studentCfg: ExpNetConfig): void {
-  if (!cfg.init.student) return;
+/** `init.student`'s conv blocks, checked on a throw-away student (before seeding, so the run's random draws are unchanged). */
+function readStudentInit(cfg: TrainConfig, studentCfg: ExpNetConfig): Map<string, RawTensor> | null {
+  if (!cfg.init.student) return null;
   const probe = new ExpNet(studentCfg);
   try {
-    initStudent(probe, cfg.init.student);
+    return initStudent(probe, cfg.init.student);
   } finally {
     probe.dispose();
   }
