@@ -18,7 +18,8 @@
         "src/program.cc",
         "src/optim.cc",
         "src/dist.cc",
-        "src/distOptions.cc"
+        "src/distOptions.cc",
+        "src/autocast.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

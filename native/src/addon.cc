@@ -132,7 +132,8 @@ at::ScalarType parseDType(const std::string& name) {
   if (name == "uint8") return at::kByte;
   if (name == "bool") return at::kBool;
   if (name == "float16") return at::kHalf;
-  throw std::runtime_error("unknown dtype '" + name + "' (expected float32, float64, float16, int64, int32, uint8 or bool)");
+  if (name == "bfloat16") return at::kBFloat16;
+  throw std::runtime_error("unknown dtype '" + name + "' (expected float32, float64, float16, bfloat16, int64, int32, uint8 or bool)");
 }
 
 std::string dtypeName(at::ScalarType t) {
@@ -144,6 +145,7 @@ std::string dtypeName(at::ScalarType t) {
     case at::kByte: return "uint8";
     case at::kBool: return "bool";
     case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
     default: return std::string(c10::toString(t));
   }
 }
@@ -292,6 +294,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitProgram(env, exports);
   InitOptim(env, exports);
   InitDist(env, exports);
+  InitAutocast(env, exports);
   exports.Set("op", Napi::Function::New(env, Op, "op"));
   exports.Set("opNames", Napi::Function::New(env, OpNames, "opNames"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));

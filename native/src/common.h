@@ -116,6 +116,30 @@ std::string firstLines(const std::string& msg, int n);
     ::expnet::throwJs(env, where, e, detail);                              \
   }
 
+// ---- mixed precision (native/src/autocast.cc) ----
+struct AutocastState {
+  bool cpu = false;
+  bool cuda = false;
+  at::ScalarType cpuDtype = at::kBFloat16;
+  at::ScalarType cudaDtype = at::kHalf;
+  bool any() const { return cpu || cuda; }
+};
+AutocastState currentAutocast();
+// Sets `s` on the calling thread for its lifetime (then restores the previous state and, when the outermost
+// autocast scope ends, clears ATen's cast cache).
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(const AutocastState& s);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  AutocastState prev_;
+  bool active_;
+};
+void InitAutocast(Napi::Env env, Napi::Object exports);
+
 // ---- tracing / programs and optimisers ----
 Tensors runOp(const std::string& name, const OpDef& def, const Tensors& in, const Attrs& attrs);
 void InitProgram(Napi::Env env, Napi::Object exports);

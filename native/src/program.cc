@@ -29,6 +29,7 @@ struct Tape {
   int nInputs = 0;
   int nSlots = 0;
   std::vector<Ref> outputs;
+  AutocastState autocast;  // the mixed-precision state the trace was recorded under; every replay sets it again
 };
 
 struct Tracer {
@@ -57,6 +58,7 @@ Tensors replay(const Tape& tape, const Tensors& inputs) {
   if (static_cast<int>(inputs.size()) != tape.nInputs)
     throw std::runtime_error("the program takes " + std::to_string(tape.nInputs) + " inputs, got " +
                              std::to_string(inputs.size()));
+  AutocastGuard precision(tape.autocast);
   Tensors slots(tape.nSlots);
   for (size_t k = 0; k < inputs.size(); ++k) slots[k] = inputs[k];
   auto get = [&](const Ref& r) -> at::Tensor {
@@ -196,6 +198,7 @@ Napi::Value ProgramWrap::Describe(const Napi::CallbackInfo& info) {
   Napi::Array outs = Napi::Array::New(env, t.outputs.size());
   for (size_t j = 0; j < t.outputs.size(); ++j) outs.Set(j, refToJs(env, t.outputs[j]));
   out.Set("outputs", outs);
+  out.Set("autocast", t.autocast.cpu ? dtypeName(t.autocast.cpuDtype) : t.autocast.cuda ? dtypeName(t.autocast.cudaDtype) : "none");
   return out;
 }
 Napi::FunctionReference ProgramWrap::ctor;
@@ -358,6 +361,7 @@ Napi::Value TraceBegin(const Napi::CallbackInfo& info) {
   Tensors inputs = tensorsFrom(info[0], "traceBegin", false);
   g_tracer = new Tracer();
   g_tracer->tape.nInputs = static_cast<int>(inputs.size());
+  g_tracer->tape.autocast = currentAutocast();
   for (const auto& t : inputs) g_tracer->addSlot(t);
   return info.Env().Undefined();
 }

@@ -156,7 +156,7 @@ Napi::Value TensorWrap::ToArray(const Napi::CallbackInfo& info) {
   at::Tensor c;
   EXPNET_TRY
   c = t.detach().to(at::kCPU).contiguous();
-  if (c.scalar_type() == at::kHalf) c = c.to(at::kFloat);
+  if (c.scalar_type() == at::kHalf || c.scalar_type() == at::kBFloat16) c = c.to(at::kFloat);
   EXPNET_CATCH(env, "toArray", describe(t))
   switch (c.scalar_type()) {
     case at::kFloat: return copyOut<float, Napi::Float32Array>(env, c);

@@ -11,6 +11,8 @@ export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en
   model selection are carved from each training fold). Writes <out>/results.json after every fold.
   --only-folds LIST  run only these folds (1-based), e.g. to split a protocol across machines
   --device D         cpu (default) | cuda | cuda:N (a CUDA libtorch build; see docs/DISTRIBUTED.md)
+  --precision P      auto (default) | bf16 | fp32, as in \`expnet train --help\` (bf16 where the CPU has native
+                     bfloat16; bf16 on a CPU without it is an error)
   With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 
 export async function cvCommand(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
 import { setNumThreads } from '../engine/runtime.js';
+import { resolvePrecision } from '../engine/autocast.js';
 import { progressBar } from './progressBar.js';
 
 export const TRAIN_OPTIONS = {
@@ -21,6 +22,7 @@ export const TRAIN_OPTIONS = {
   'max-time': { type: 'string' },
   threads: { type: 'string' },
   device: { type: 'string' },
+  precision: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -79,6 +81,7 @@ export interface TrainArgs {
   'max-time'?: string | undefined;
   threads?: string | undefined;
   device?: string | undefined;
+  precision?: string | undefined;
   quiet?: boolean | undefined;
 }
 
@@ -138,7 +141,11 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   if (a.seed) flags['seed'] = Number(a.seed);
   if (a['max-time']) flags['maxTimeSec'] = Number(a['max-time']);
   if (a.device) flags['device'] = a.device;
-  const cfg = resolveConfig(file, flags, ...(a.set ?? []).map(setOverride));
+  if (a.precision) flags['precision'] = a.precision;
+  const resolved = resolveConfig(file, flags, ...(a.set ?? []).map(setOverride));
+  // 'auto' becomes what this machine trains with, so config.json, results.json and the card say what was used.
+  const p = resolvePrecision(resolved.precision, resolved.device, a.precision ? '--precision' : 'config.precision');
+  const cfg: TrainConfig = { ...resolved, precision: p.precision };
   const local = localRank === null ? cfg : { ...cfg, device: deviceOfRank(cfg.device, localRank) };
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
@@ -148,5 +155,6 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   }
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
+  ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
   return { cfg: local, data: a.data, format, ctx };
 }

@@ -9,6 +9,7 @@ export * from './layers.js';
 export * from './optim.js';
 export * from './schedules.js';
 export * from './program.js';
+export * from './autocast.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';
 export { native, packageRoot } from './native.js';

@@ -60,6 +60,8 @@ export interface ProgramDescription {
   /** Captured tensors (parameters, buffers, constants): new handles owned by the caller. */
   consts: NativeTensor[];
   outputs: (ProgramRef | null)[];
+  /** The autocast dtype the program was traced under ('bfloat16', 'float16') or 'none'. */
+  autocast: string;
 }
 
 export interface NativeProgram {
@@ -73,6 +75,14 @@ export interface NativeProgram {
 export interface NativeTrainStep {
   step(inputs: NativeTensor[]): NativeTensor[];
   stepAsync(inputs: NativeTensor[]): Promise<NativeTensor[]>;
+}
+
+/** ATen's thread-local autocast state (see src/engine/autocast.ts). */
+export interface NativeAutocastOptions {
+  cpu: boolean;
+  cuda: boolean;
+  cpuDtype?: string;
+  cudaDtype?: string;
 }
 
 export interface NativeAddon {
@@ -92,6 +102,9 @@ export interface NativeAddon {
   traceBegin(inputs: NativeTensor[]): void;
   traceEnd(outputs: NativeTensor[]): NativeProgram;
   traceAbort(): void;
+  autocastPush(state: NativeAutocastOptions): number;
+  autocastPop(): number;
+  autocastState(): NativeAutocastOptions & { depth: number };
   NativeOptimizer: new (kind: string, groups: NativeOptimizerGroup[]) => NativeOptimizer;
   NativeTrainStep: new (program: NativeProgram, optimizer: NativeOptimizer, clipNorm: number) => NativeTrainStep;
   torchVersion: string;

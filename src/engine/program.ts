@@ -6,6 +6,7 @@
  * by the optimiser are seen by later runs.
  */
 import { ExpnetError } from '../errors.js';
+import { autocast, type AutocastOptions } from './autocast.js';
 import { native, type NativeProgram, type ProgramDescription, type NativeTensor, type NativeTrainStep } from './native.js';
 import type { Optimizer } from './optim.js';
 import { tidy } from './scope.js';
@@ -18,8 +19,15 @@ function wrapErr(what: string, err: unknown): never {
 export class Program {
   constructor(readonly handle: NativeProgram) {}
 
-  /** Records the ops `fn` runs on the example inputs. */
-  static trace(fn: (...inputs: Tensor[]) => Tensor | readonly Tensor[], example: readonly Tensor[]): Program {
+  /**
+   * Records the ops `fn` runs on the example inputs. The autocast state in force while recording (an enclosing
+   * `autocast()` scope, or `options.autocast`) is part of the program: every replay runs in that precision.
+   */
+  static trace(fn: (...inputs: Tensor[]) => Tensor | readonly Tensor[], example: readonly Tensor[], options: { autocast?: AutocastOptions | undefined } = {}): Program {
+    if (options.autocast) {
+      const ac = options.autocast;
+      return autocast(ac, () => Program.trace(fn, example));
+    }
     const n = native();
     n.traceBegin(example.map((t) => t.handle));
     let handle: NativeProgram;
@@ -76,6 +84,11 @@ export interface TrainStepOptions {
    * `findUnused` tolerates parameters that get no gradient in a step (a graph search per step).
    */
   gradSync?: { bucketMb?: number; findUnused?: boolean };
+  /**
+   * Mixed precision (src/engine/autocast.ts): the forward and loss run under libtorch's autocast, on whichever
+   * thread runs the step; parameters, gradients and optimiser state stay float32.
+   */
+  autocast?: AutocastOptions | undefined;
 }
 
 type NativeTrainStepCtor = new (program: NativeProgram, optimizer: Optimizer['handle'], clipNorm: number, gradSync?: { bucketMb: number; findUnused: boolean }) => NativeTrainStep;
@@ -96,7 +109,7 @@ export class TrainStep {
   readonly #step: NativeTrainStep;
 
   constructor(fn: (...inputs: Tensor[]) => Tensor | readonly Tensor[], example: readonly Tensor[], readonly optimizer: Optimizer, clipNorm = 0, options: TrainStepOptions = {}) {
-    this.program = Program.trace(fn, example);
+    this.program = Program.trace(fn, example, { autocast: options.autocast });
     const Ctor = native().NativeTrainStep as NativeTrainStepCtor;
     const sync = options.gradSync;
     try {

@@ -8,13 +8,14 @@ const CODES: Record<DType, string> = {
   float32: 'F32',
   float64: 'F64',
   float16: 'F16',
+  bfloat16: 'BF16',
   int64: 'I64',
   int32: 'I32',
   uint8: 'U8',
   bool: 'BOOL',
 };
 const DTYPES = new Map(Object.entries(CODES).map(([k, v]) => [v, k as DType]));
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 export interface SafetensorsFile {
   tensors: Map<string, RawTensor>;
@@ -23,7 +24,7 @@ export interface SafetensorsFile {
 
 function rawOf(t: Tensor | RawTensor): RawTensor {
   if (!(t instanceof Tensor)) return t;
-  if (t.dtype === 'float16') {
+  if (t.dtype === 'float16' || t.dtype === 'bfloat16') {
     const f = t.to('float32');
     const data = f.data();
     f.dispose();
@@ -88,7 +89,14 @@ function typed(dtype: DType, bytes: Uint8Array): TensorData {
   }
 }
 
-/** Parses safetensors bytes; every error names `source`. float16 tensors come back as float32. */
+/** bfloat16 is the upper half of a float32: widening is a 16-bit shift. */
+function bfloatToFloat(bytes: Uint8Array): Float32Array {
+  const out = new Uint32Array(bytes.byteLength / 2);
+  for (let i = 0; i < out.length; i++) out[i] = ((bytes[2 * i + 1] ?? 0) << 24 | (bytes[2 * i] ?? 0) << 16) >>> 0;
+  return new Float32Array(out.buffer);
+}
+
+/** Parses safetensors bytes; every error names `source`. float16 and bfloat16 tensors come back as float32. */
 export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsFile {
   const bad = (why: string): never => {
     throw new ExpnetError('BAD_WEIGHTS', `${source} is not a valid safetensors file: ${why}`);
@@ -120,7 +128,8 @@ export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsF
     const ok = Number.isInteger(b0) && Number.isInteger(b1) && b0 >= 0 && b1 - b0 === count * BYTES[dtype] && start + b1 <= buf.byteLength;
     if (!ok) return bad(`entry '${name}' has wrong offsets`);
     const bytes = buf.subarray(start + b0, start + b1);
-    tensors.set(name, dtype === 'float16' ? { dtype: 'float32', shape: e.shape, data: halfToFloat(bytes) } : { dtype, shape: e.shape, data: typed(dtype, bytes) });
+    const widened = dtype === 'float16' ? halfToFloat(bytes) : dtype === 'bfloat16' ? bfloatToFloat(bytes) : null;
+    tensors.set(name, widened ? { dtype: 'float32', shape: e.shape, data: widened } : { dtype, shape: e.shape, data: typed(dtype, bytes) });
   }
   return { tensors, metadata };
 }

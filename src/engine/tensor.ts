@@ -3,7 +3,7 @@ import { ExpnetError } from '../errors.js';
 import { native, type AttrValue, type NativeArray, type NativeTensor } from './native.js';
 import { track, type Disposable } from './scope.js';
 
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
 /** 'cpu', or 'cuda' / 'cuda:N' when libtorch was built with CUDA. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type TensorData = NativeArray;

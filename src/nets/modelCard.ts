@@ -14,7 +14,7 @@ export interface ModelCard {
   labels: string[];
   config: ExpNetConfig;
   method: string;
-  training: { data: string; command: string; seed: number; epochs: Record<string, number> };
+  training: { data: string; command: string; seed: number; epochs: Record<string, number>; precision?: 'fp32' | 'bf16' };
   metrics: Record<string, number>;
   licence: string;
   provenance: string;

@@ -7,6 +7,7 @@ import { EXPNET_DEFAULTS, type ExpNetConfig } from '../nets/expNet.js';
 import type { FaceNetFeature } from '../nets/faceNet.js';
 import type { OptimizerKind } from '../engine/optim.js';
 import { checkDevice } from '../engine/runtime.js';
+import { PRECISIONS, type Precision } from '../engine/autocast.js';
 import type { Device } from '../engine/tensor.js';
 
 /** fn2en: the paper's method; finetune: the fine-tuned face net; scratch: the expression net, stage (b) only. */
@@ -95,6 +96,13 @@ export interface TrainConfig {
    * cuda:LOCAL_RANK) or 'cuda:N'. CUDA needs the addon built against a CUDA libtorch (docs/DISTRIBUTED.md).
    */
   device: Device;
+  /**
+   * Number format of the training steps: 'bf16' runs forward and loss under libtorch's autocast (bfloat16
+   * convolutions and matmuls; parameters, gradients, optimiser state, BatchNorm statistics, losses and checkpoints
+   * stay float32), 'fp32' is exact float32, 'auto' = bf16 where the CPU has native bfloat16 (avx512_bf16 or AMX),
+   * else fp32 (src/engine/autocast.ts). Validation, test scoring and caches of frozen features are float32.
+   */
+  precision: Precision;
 }
 
 const stage = (o: Partial<StageConfig>): StageConfig => ({
@@ -124,6 +132,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   maxTimeSec: 0,
   init: { faceNet: '', student: '' },
   device: 'cpu' as Device,
+  precision: 'auto' as Precision,
 });
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -182,6 +191,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   checkStage(cfg.stageB, 'config.stageB');
   check(cfg.stageB.pretrainedLrScale > 0, 'config.stageB.pretrainedLrScale', 'a positive number', cfg.stageB.pretrainedLrScale);
   checkDevice(cfg.device, 'config.device');
+  check(PRECISIONS.includes(cfg.precision), 'config.precision', PRECISIONS.join(', '), cfg.precision);
   return cfg;
 }
 

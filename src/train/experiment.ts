@@ -17,6 +17,7 @@ import { readSfew } from '../data/sfew.js';
 import { carveValidation, personIndependentFolds } from '../data/splits.js';
 import { readTfd } from '../data/tfd.js';
 import { isMainProcess } from '../engine/distributed.js';
+import { resolvePrecision } from '../engine/autocast.js';
 import { writeFileAtomic } from '../engine/safetensors.js';
 import { ExpnetError } from '../errors.js';
 import { addConfusions, meanStd, metricsOfProbs, type Metrics } from '../eval/metrics.js';
@@ -80,6 +81,8 @@ export interface CvSummary {
   labels: string[];
   methods: Record<string, { accuracy: { mean: number; std: number }; balancedAccuracy: { mean: number; std: number }; confusion: number[][]; seconds: number }>;
   results: MethodFold[];
+  /** Training-step precision of the run (config.precision resolved on the machine that trained). */
+  precision?: 'fp32' | 'bf16';
 }
 
 export function summarise(ds: { name: string; labels: readonly string[] }, k: number, results: MethodFold[]): CvSummary {
@@ -111,6 +114,7 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
   const all = await loadAll(ds, cfg, ctx);
   const folds = personIndependentFolds(ds.samples, k, cfg.seed);
   for (const f of opts.onlyFolds ?? []) if (!Number.isInteger(f) || f < 1 || f > k) throw new ExpnetError('BAD_CONFIG', `fold ${f} does not exist (folds are 1..${k})`);
+  const precision = resolvePrecision(cfg.precision, cfg.device, 'config.precision').precision;
   const shareTeacher = methods.includes('fn2en') && methods.includes('finetune') && cfg.teacher.fineTune;
   const resultsFile = join(ctx.dir, 'results.json');
   // Resuming keeps the folds already scored (a run can also be split with onlyFolds and finished later).
@@ -123,7 +127,7 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
     results.sort((a, b) => a.fold - b.fold || methods.indexOf(a.method) - methods.indexOf(b.method));
     ctx.log({ fold: r.fold, method: r.method, testAccuracy: r.test.accuracy, valAccuracy: r.valAccuracy });
     ctx.reporter.message(`fold ${r.fold} ${r.method}: test accuracy ${(100 * r.test.accuracy).toFixed(2)} %`);
-    writeFileAtomic(resultsFile, [Buffer.from(JSON.stringify(summarise(ds, k, results), null, 1))]);
+    writeFileAtomic(resultsFile, [Buffer.from(JSON.stringify({ ...summarise(ds, k, results), precision }, null, 1))]);
   };
   for (const [f, fold] of folds.entries()) {
     if (opts.onlyFolds && !opts.onlyFolds.includes(f + 1)) continue;
@@ -144,7 +148,7 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
       record({ method, fold: f + 1, valAccuracy: trained.valAccuracy, test: metrics, seconds: (Date.now() - t0) / 1000 });
     }
   }
-  return summarise(ds, k, results);
+  return { ...summarise(ds, k, results), precision };
 }
 
 /** Which samples train and which test, by the data set's own split names. */
@@ -183,7 +187,7 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   const metrics = testSet ? metricsOfProbs(testSet.y, trained.predict(testSet), ds.labels) : null;
   // Validation metrics in full (balanced accuracy, per class): what model choices between runs are made on.
   const validation = splits.val.y.length > 0 ? metricsOfProbs(splits.val.y, trained.predict(splits.val), ds.labels) : null;
-  const out = { method: cfg.method, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
+  const out = { method: cfg.method, precision: resolvePrecision(cfg.precision, cfg.device, 'config.precision').precision, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
   if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
   return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy };
 }

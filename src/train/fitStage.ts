@@ -13,10 +13,11 @@ import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { Optimizer, type ParamGroup } from '../engine/optim.js';
 import { broadcast, broadcastNumbers, allReduceNumbers, processGroup } from '../engine/distributed.js';
 import { TrainStep } from '../engine/program.js';
+import { autocastFor } from '../engine/autocast.js';
 import { cosineLr, warmup } from '../engine/schedules.js';
 import { disposeAll } from '../engine/scope.js';
 import type { Module } from '../engine/module.js';
-import type { Tensor } from '../engine/tensor.js';
+import type { Device, Tensor } from '../engine/tensor.js';
 import { Rng } from '../data/rng.js';
 import type { StageConfig } from './config.js';
 import { ExpnetError } from '../errors.js';
@@ -99,7 +100,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   const example = spec.batch(Array.from({ length: Math.min(c.batchSize, spec.size) }, (_, i) => i), exampleRng);
   let step: TrainStep;
   try {
-    step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm, group ? { gradSync: {} } : {});
+    const autocast = autocastFor(ctx.precision ?? 'fp32', spec.model.device as Device);
+    step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm, { ...(group ? { gradSync: {} } : {}), autocast });
   } finally {
     disposeAll(example);
   }

@@ -29,6 +29,8 @@ export interface RunContext {
   /** Epoch milliseconds after which training stops (0 = none). */
   deadline: number;
   reporter: Reporter;
+  /** Training-step precision (trainMethod sets it from config.precision; absent = fp32). */
+  precision?: 'fp32' | 'bf16';
   /** Appends one JSON line to metrics.jsonl. */
   log(record: Record<string, unknown>): void;
 }

@@ -11,6 +11,7 @@ import { Conv2d } from '../engine/layers.js';
 import { Module, type RawTensor } from '../engine/module.js';
 import type { ParamGroup } from '../engine/optim.js';
 import { checkDevice, manualSeed, noGrad } from '../engine/runtime.js';
+import { resolvePrecision } from '../engine/autocast.js';
 import { tidy } from '../engine/scope.js';
 import type { Device, Tensor } from '../engine/tensor.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
@@ -168,6 +169,7 @@ export interface TrainHooks {
  */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
+  ctx = { ...ctx, precision: resolvePrecision(cfg.precision, device, 'config.precision').precision };
   const studentInit = readStudentInit(cfg, { ...cfg.student, numClasses: classes }); // a bad file fails now, not after the teacher's training
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
