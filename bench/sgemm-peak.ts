@@ -1,7 +1,8 @@
 /**
- * The machine's measured float32 matmul peak through the engine (libtorch → OpenBLAS): the best GFLOP/s of
- * bursts of 4 square matmuls within a time budget. Used by train-throughput.ts as the yardstick for conv
- * GFLOP/s. Standalone: node --import tsx bench/sgemm-peak.ts [--size 1024] [--seconds 2] [--threads 1,2]
+ * The machine's measured matmul peaks through the engine: float32 (libtorch → OpenBLAS) and bfloat16 (libtorch →
+ * oneDNN, native on CPUs with avx512_bf16/AMX): the best GFLOP/s of bursts of 4 square matmuls within a time
+ * budget. Used by train-throughput.ts as the yardstick for conv GFLOP/s at each precision.
+ * Standalone: node --import tsx bench/sgemm-peak.ts [--size 1024] [--seconds 2] [--threads 1,2]
  */
 import { fileURLToPath } from 'node:url';
 import { randn, setNumThreads, tidy } from '../src/engine/index.js';
@@ -12,16 +13,19 @@ export interface SgemmOptions {
   size?: number;
   /** Time budget in seconds (default 1.5). */
   seconds?: number;
+  /** Operand dtype (default float32). */
+  dtype?: 'float32' | 'bfloat16';
 }
 
-/** Best GFLOP/s of size×size float32 matmuls (2·n³ FLOPs each) on `threads` intra-op threads. */
+/** Best GFLOP/s of size×size matmuls (2·n³ FLOPs each, float32 or bfloat16 operands) on `threads` intra-op threads. */
 export function measureSgemmPeak(o: SgemmOptions): number {
   const n = o.size ?? 1024;
   const budgetMs = (o.seconds ?? 1.5) * 1000;
   setNumThreads(o.threads);
   return tidy(() => {
-    const a = randn([n, n]);
-    const b = randn([n, n]);
+    const dtype = o.dtype ?? 'float32';
+    const a = randn([n, n]).to(dtype);
+    const b = randn([n, n]).to(dtype);
     for (let i = 0; i < 2; i++) a.matmul(b).dispose();
     let best = 0;
     const end = performance.now() + budgetMs;
@@ -44,6 +48,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const size = Number(arg('--size') ?? 1024);
   const seconds = Number(arg('--seconds') ?? 2);
   for (const threads of (arg('--threads') ?? '1,2').split(',').map(Number)) {
-    console.log(`sgemm ${size}x${size} float32, ${threads} thread(s): ${measureSgemmPeak({ threads, size, seconds }).toFixed(1)} GFLOP/s`);
+    for (const dtype of ['float32', 'bfloat16'] as const)
+      console.log(`matmul ${size}x${size} ${dtype}, ${threads} thread(s): ${measureSgemmPeak({ threads, size, seconds, dtype }).toFixed(1)} GFLOP/s`);
   }
 }

@@ -139,6 +139,28 @@ describe('autocast (bfloat16 on the CPU)', () => {
     assert.ok(differing(f.bits, c.bits).length > 0, 'bf16 training is not fp32 training');
   });
 
+  it('toMemoryFormat lays 4-D weights out channels-last in place (one-channel kernels too) and back; values unchanged', () => {
+    manualSeed(4);
+    const net = smallNet();
+    const conv1 = net.children()[0]?.[1] as Conv2d;
+    const w = conv1.parameters()[0] as Tensor;
+    const before = stateBits(net);
+    assert.equal(w.memoryFormat, 'contiguous');
+    net.toMemoryFormat('channelsLast');
+    assert.equal(w.memoryFormat, 'channelsLast', 'a [8,1,3,3] kernel gets channels-last strides explicitly');
+    assert.equal((net.children()[3]?.[1] as Conv2d).parameters()[0]?.memoryFormat, 'channelsLast');
+    assert.deepEqual(differing(before, stateBits(net)), []);
+    tidy(() => {
+      const x = randn([2, 1, 8, 8]).contiguous('channelsLast');
+      const y = autocast(BF16, () => (net.children()[0]?.[1] as Conv2d).forward(x));
+      assert.deepEqual([y.dtype, y.memoryFormat], ['bfloat16', 'channelsLast']);
+    });
+    net.toMemoryFormat('contiguous');
+    assert.equal(w.memoryFormat, 'contiguous');
+    assert.deepEqual(differing(before, stateBits(net)), []);
+    net.dispose();
+  });
+
   it('resolvePrecision: auto follows the CPU; bf16 without CPU support is a clear error (EXPNET_CPU_BF16 override)', () => {
     const saved = process.env['EXPNET_CPU_BF16'];
     try {

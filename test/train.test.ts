@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { readCsvManifest } from '../src/data/csvManifest.js';
 import type { DataSet } from '../src/data/dataSet.js';
 import { readSafetensors } from '../src/engine/safetensors.js';
+import type { RawTensor } from '../src/engine/module.js';
 import { liveTensors } from '../src/engine/runtime.js';
 import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
 import { resolveConfig, type TrainConfig } from '../src/train/config.js';
@@ -141,15 +142,23 @@ describe('training stages on synthetic data', () => {
     let dirs: string[] = [];
     after(() => (dirs = []));
 
-    test('an interrupted and resumed run equals an uninterrupted one', async () => {
-      const args = common.map((a) => (a === '' ? manifest : a));
+    // bf16 runs wherever the test runs: EXPNET_CPU_BF16=1 lets a CPU without native bfloat16 emulate it (exactly).
+    const env = { ...process.env, EXPNET_CPU_BF16: '1' };
+    const finals: Record<string, Map<string, RawTensor>> = {};
+    for (const precision of ['fp32', 'bf16'] as const)
+    test(`an interrupted and resumed run equals an uninterrupted one (${precision})`, async () => {
+      const args = [...common.map((a) => (a === '' ? manifest : a)), '--precision', precision];
       const full = mkdtempSync(join(tmpdir(), 'expnet-full-'));
       const killed = mkdtempSync(join(tmpdir(), 'expnet-killed-'));
       dirs.push(full, killed);
-      const r1 = spawnSync(process.execPath, cli(['train', ...args, '--out', full]), { encoding: 'utf8' });
+      const r1 = spawnSync(process.execPath, cli(['train', ...args, '--out', full]), { encoding: 'utf8', env });
       assert.equal(r1.status, 0, r1.stderr);
+      const saved = JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')) as { config: { precision: string } };
+      assert.equal(saved.config.precision, precision, 'config.json records the precision used');
+      assert.equal((JSON.parse(readFileSync(join(full, 'results.json'), 'utf8')) as { precision: string }).precision, precision);
+      assert.equal(readSafetensors(join(full, 'model.safetensors')).metadata['card']?.includes(`"precision":"${precision}"`), true, 'the model card records the precision');
       // Second run: SIGKILL as soon as the epoch-2 checkpoint exists, then --resume.
-      const child = spawn(process.execPath, cli(['train', ...args, '--out', killed]), { stdio: 'ignore' });
+      const child = spawn(process.execPath, cli(['train', ...args, '--out', killed]), { stdio: 'ignore', env });
       await new Promise<void>((resolve, reject) => {
         const timer = setInterval(() => {
           const m = join(killed, 'metrics.jsonl');
@@ -166,12 +175,26 @@ describe('training stages on synthetic data', () => {
         setTimeout(() => reject(new Error('timeout')), 120_000).unref();
       });
       assert.ok(!existsSync(join(killed, 'model.safetensors')), 'the run finished before it could be killed');
-      const r2 = spawnSync(process.execPath, cli(['train', ...args, '--out', killed, '--resume']), { encoding: 'utf8' });
+      const r2 = spawnSync(process.execPath, cli(['train', ...args, '--out', killed, '--resume']), { encoding: 'utf8', env });
       assert.equal(r2.status, 0, r2.stderr);
       const a = readSafetensors(join(full, 'model.safetensors')).tensors;
       const b = readSafetensors(join(killed, 'model.safetensors')).tensors;
       assert.equal(a.size, b.size);
       for (const [k, t] of a) assert.deepEqual(b.get(k)?.data, t.data, `weight ${k} differs after resume`);
+      finals[precision] = a;
+      if (finals['fp32'] && finals['bf16']) {
+        const same = [...finals['fp32']].filter(([k, t]) => Buffer.from((finals['bf16']?.get(k)?.data ?? new Uint8Array(0)).buffer).equals(Buffer.from(t.data.buffer)));
+        assert.ok(same.length < finals['fp32'].size, 'the bf16 run trained differently from the fp32 run');
+      }
+    });
+
+    test('--precision: a bad value and bf16 on a CPU without native bfloat16 exit 2 with a message', () => {
+      const r = spawnSync(process.execPath, cli(['train', '--data', manifest, '--format', 'csv', '--precision', 'fp16']), { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /precision: expected fp32, bf16, auto, got "fp16"/);
+      const r2 = spawnSync(process.execPath, cli(['train', '--data', manifest, '--format', 'csv', '--precision', 'bf16', '--out', mkdtempSync(join(tmpdir(), 'expnet-nobf16-'))]), { encoding: 'utf8', env: { ...process.env, EXPNET_CPU_BF16: '0' } });
+      assert.equal(r2.status, 2, r2.stderr);
+      assert.match(r2.stderr, /no native bfloat16 .* use --precision fp32 or auto/);
     });
 
     test('bad flags exit 2 with a message; a missing data folder exits 3', () => {

@@ -95,6 +95,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value Item(const Napi::CallbackInfo& info);
   Napi::Value CopyFrom(const Napi::CallbackInfo& info);
   Napi::Value NumBytes(const Napi::CallbackInfo& info);
+  Napi::Value MemoryFormat(const Napi::CallbackInfo& info);
 };
 
 // Tensors from a JS array of handles (null/undefined -> undefined tensor when allowNull).

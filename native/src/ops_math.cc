@@ -149,7 +149,17 @@ void registerMathOps() {
   }), 1, 1);
   registerOp("unsqueeze", ONE(x[0].unsqueeze(a.i(0))), 1, 1);
   registerOp("expand", ONE(x[0].expand(a.ints(0))), 1, 1);
-  registerOp("contiguous", ONE(x[0].contiguous()), 1, 1);
+  // attr 0: 'channels_last' (NHWC strides for 4-D tensors: oneDNN's native bf16 layout) or 'contiguous' (default).
+  // As PyTorch's t.to(memory_format=...): a tensor whose layout is ambiguous (one channel, e.g. [32,1,3,3]) gets
+  // the asked-for strides explicitly, so that the convolutions it feeds pick that layout too.
+  registerOp("contiguous", OP({
+    std::string f = a.has(0) ? a.s(0) : "contiguous";
+    if (f != "contiguous" && f != "channels_last")
+      throw std::runtime_error("contiguous: memory format must be 'contiguous' or 'channels_last', got '" + f + "'");
+    if (x[0].dim() != 4) return Tensors{x[0].contiguous()};
+    auto mf = f == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    return Tensors{x[0].to(x[0].options(), false, false, mf)};
+  }), 1, 1);
   registerOp("clone", ONE(x[0].clone()), 1, 1);
   registerOp("detach", ONE(x[0].detach()), 1, 1);
   registerOp("cat", ONE(torch::cat(x, a.has(0) ? a.i(0) : 0)), 1, -1);

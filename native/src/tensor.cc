@@ -25,6 +25,7 @@ void TensorWrap::Init(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod("item", &TensorWrap::Item),
                                      InstanceMethod("copyFrom", &TensorWrap::CopyFrom),
                                      InstanceMethod("numBytes", &TensorWrap::NumBytes),
+                                     InstanceMethod("memoryFormat", &TensorWrap::MemoryFormat),
                                  });
   ctor = Napi::Persistent(f);
   exports.Set("NativeTensor", f);
@@ -180,6 +181,12 @@ Napi::Value TensorWrap::Item(const Napi::CallbackInfo& info) {
   v = t.item<double>();
   EXPNET_CATCH(info.Env(), "item", describe(t))
   return Napi::Number::New(info.Env(), v);
+}
+
+Napi::Value TensorWrap::MemoryFormat(const Napi::CallbackInfo& info) {
+  at::Tensor& t = From(info.This(), "memoryFormat");
+  if (t.dim() == 4 && t.suggest_memory_format() == at::MemoryFormat::ChannelsLast) return Napi::String::New(info.Env(), "channels_last");
+  return Napi::String::New(info.Env(), t.is_contiguous() ? "contiguous" : "strided");
 }
 
 Napi::Value TensorWrap::NumBytes(const Napi::CallbackInfo& info) {

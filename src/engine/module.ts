@@ -3,7 +3,7 @@ import { ExpnetError } from '../errors.js';
 import { native, type NativeAddon, type NativeTensor } from './native.js';
 import { checkDevice, noGrad } from './runtime.js';
 import { keep } from './scope.js';
-import { Tensor, type Device, type DType, type TensorData } from './tensor.js';
+import { Tensor, type Device, type DType, type MemoryFormat, type TensorData } from './tensor.js';
 
 /** A tensor's values outside libtorch (as read from a checkpoint file). */
 export interface RawTensor {
@@ -130,6 +130,26 @@ export abstract class Module {
           setData(t, moved);
         } finally {
           moved.dispose();
+        }
+      }
+    });
+    return this;
+  }
+  /**
+   * Re-lays every 4-D parameter, buffer and constant out in `format`, in place (the Tensor objects, and optimisers
+   * or traced steps holding them, stay valid). 'channelsLast' is what oneDNN's bfloat16 convolutions want: with
+   * channels-last weights and inputs they skip the layout reorders (train-throughput: 1.6–2× on the student under
+   * bf16 autocast). Values, state dicts and checkpoints do not change.
+   */
+  toMemoryFormat(format: MemoryFormat): this {
+    noGrad(() => {
+      for (const t of this.#allTensors()) {
+        if (t.shape.length !== 4 || t.memoryFormat === format) continue;
+        const laid = t.contiguous(format);
+        try {
+          setData(t, laid);
+        } finally {
+          laid.dispose();
         }
       }
     });

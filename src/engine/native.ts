@@ -24,6 +24,7 @@ export interface NativeTensor {
   item(): number;
   copyFrom(src: NativeTensor | NativeArray): void;
   numBytes(): number;
+  memoryFormat(): 'contiguous' | 'channels_last' | 'strided';
 }
 
 export interface NativeOptimizerGroup {

@@ -3,6 +3,8 @@ import { ExpnetError } from '../errors.js';
 import { native, type AttrValue, type NativeArray, type NativeTensor } from './native.js';
 import { track, type Disposable } from './scope.js';
 
+/** Memory layout of 4-D tensors: NCHW ('contiguous') or NHWC strides ('channelsLast', oneDNN's preferred bf16 layout). */
+export type MemoryFormat = 'contiguous' | 'channelsLast';
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
 /** 'cpu', or 'cuda' / 'cuda:N' when libtorch was built with CUDA. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -213,7 +215,13 @@ export class Tensor implements Disposable {
   unsqueeze(dim: number): Tensor { return run('unsqueeze', [this], [dim]); }
   expand(shape: readonly number[]): Tensor { return run('expand', [this], [shape]); }
   repeat(times: readonly number[]): Tensor { return run('repeat', [this], [times]); }
-  contiguous(): Tensor { return run('contiguous', [this]); }
+  /** A copy in `format` (or this tensor's data when already so): 'channelsLast' = NHWC strides for 4-D tensors. */
+  contiguous(format: MemoryFormat = 'contiguous'): Tensor { return run('contiguous', [this], [format === 'channelsLast' ? 'channels_last' : 'contiguous']); }
+  /** How the elements lie in memory: 'channelsLast' for a 4-D NHWC-strided tensor, else 'contiguous' or 'strided'. */
+  get memoryFormat(): MemoryFormat | 'strided' {
+    const f = this.handle.memoryFormat();
+    return f === 'channels_last' ? 'channelsLast' : f;
+  }
   clone(): Tensor { return run('clone', [this]); }
   detach(): Tensor { return run('detach', [this]); }
   /** Elements start..end (exclusive; null = to the end) with a step, along `dim`. */

@@ -96,12 +96,16 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   const schedule = warmup(warm, cosineLr(total - warm), 0.1);
 
   spec.model.train();
+  // bf16: libtorch's autocast, with weights and 4-D inputs channels-last (oneDNN's bf16 convolutions skip their
+  // layout reorders); the model is laid out contiguously again when the stage ends. Values are unchanged.
+  const autocast = autocastFor(ctx.precision ?? 'fp32', spec.model.device as Device);
+  if (autocast) spec.model.toMemoryFormat('channelsLast');
+  const lossFn = autocast ? (...xs: Tensor[]): Tensor[] => spec.loss(...xs.map((x) => (x.shape.length === 4 ? x.contiguous('channelsLast') : x))) : (...xs: Tensor[]): Tensor[] => spec.loss(...xs);
   const exampleRng = new Rng(derivedSeed(ctx.seed, spec.name, -1));
   const example = spec.batch(Array.from({ length: Math.min(c.batchSize, spec.size) }, (_, i) => i), exampleRng);
   let step: TrainStep;
   try {
-    const autocast = autocastFor(ctx.precision ?? 'fp32', spec.model.device as Device);
-    step = new TrainStep((...xs) => spec.loss(...xs), example, optimizer, c.clipNorm, { ...(group ? { gradSync: {} } : {}), autocast });
+    step = new TrainStep(lossFn, example, optimizer, c.clipNorm, { ...(group ? { gradSync: {} } : {}), autocast });
   } finally {
     disposeAll(example);
   }
@@ -207,6 +211,7 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
     }
   } finally {
     step.dispose();
+    if (autocast) spec.model.toMemoryFormat('contiguous');
   }
   if (!interrupted && spec.validate && main && existsSync(best)) loadCheckpoint(best, { model: spec.model });
   if (group) await syncModel(spec.model);
