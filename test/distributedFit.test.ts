@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { F, Linear, manualSeed, ReLU, Sequential, tensor, labels, noGrad } from '../src/engine/index.js';
+import { Conv2d, F, Flatten, Linear, manualSeed, ReLU, Sequential, tensor, labels, noGrad } from '../src/engine/index.js';
 import { distBackends, groupFromEnv, initProcessGroup } from '../src/engine/distributed.js';
 import type { StageConfig } from '../src/train/config.js';
 import { fitStage } from '../src/train/fitStage.js';
@@ -29,12 +29,20 @@ interface Role {
   /** Rank that kills itself when it starts this epoch (1-based). */
   dieRank?: number;
   dieEpoch?: number;
+  /** bf16: the tiny conv net under autocast (channels-last), as `--precision bf16` trains. */
+  precision?: 'bf16';
 }
 
 /** One stage of the tiny MLP; returns its final weights. */
 async function train(ctx: RunContext, rank: number, role: Role): Promise<number[]> {
   manualSeed(rank === 0 ? 5 : 6); // rank 0's weights are broadcast at the start
-  const net = new Sequential(new Linear(5, 12), new ReLU(), new Linear(12, 3));
+  const bf16 = role.precision === 'bf16';
+  if (bf16) ctx = { ...ctx, precision: 'bf16' };
+  // bf16: the 5 features as a 1×1×5 image through a conv (4-D weights go channels-last) and the MLP head.
+  const net = bf16
+    ? new Sequential(new Conv2d(1, 4, [1, 3], { padding: [0, 1] }), new ReLU(), new Flatten(), new Linear(20, 12), new ReLU(), new Linear(12, 3))
+    : new Sequential(new Linear(5, 12), new ReLU(), new Linear(12, 3));
+  const shape = (n: number): number[] => (bf16 ? [n, 1, 1, 5] : [n, 5]);
   let calls = 0;
   const perEpoch = 4; // 12 + 12 + 12 + 4 images in 2 processes
   await fitStage(ctx, {
@@ -46,12 +54,12 @@ async function train(ctx: RunContext, rank: number, role: Role): Promise<number[
     batch: (idx) => {
       if (rank === role.dieRank && Math.floor(calls / perEpoch) + 1 === role.dieEpoch && calls % perEpoch === 1) process.kill(process.pid, 'SIGKILL');
       calls++;
-      return [tensor(idx.flatMap((i) => X[i]!), [idx.length, 5]), labels(idx.map((i) => Y[i]!))];
+      return [tensor(idx.flatMap((i) => X[i]!), shape(idx.length)), labels(idx.map((i) => Y[i]!))];
     },
     loss: (x, y) => [F.crossEntropy(net.forward(x!), y!)],
     validate: () =>
       noGrad(() => {
-        const logits = net.forward(tensor(X.slice(0, 16).flat(), [16, 5])).floats();
+        const logits = net.forward(tensor(X.slice(0, 16).flat(), shape(16))).floats();
         return Y.slice(0, 16).filter((y, i) => [0, 1, 2].reduce((b, c) => (logits[i * 3 + c]! > logits[i * 3 + b]! ? c : b), 0) === y).length / 16;
       }),
   });
@@ -139,6 +147,18 @@ if (fitRole) {
         assert.ok(maxDiff(e.weights ?? [], ref) <= 1e-6, `max |difference| ${maxDiff(e.weights ?? [], ref)}`);
       }
       assert.equal(losses(dir).length, 3);
+    });
+
+    it('bf16 (autocast, channels-last conv weights, gradients bucketed by the Reducer): 2 processes agree with each other and with one', async () => {
+      const oneDir = join(root, 'bf16-one');
+      const one = await train(createRunContext(oneDir, { seed: 9 }), 0, { dir: oneDir, resume: false, precision: 'bf16' });
+      const ends = await runGroup({ dir: join(root, 'bf16-two'), resume: false, precision: 'bf16' }, 2);
+      for (const e of ends) assert.equal(e.code, 0, e.stderr);
+      const [a, b] = [ends[0]?.weights ?? [], ends[1]?.weights ?? []];
+      assert.ok(maxDiff(a, b) === 0, `the ranks differ by ${maxDiff(a, b)}`);
+      // bf16 rounds each rank's half-batch products differently from one process's whole batch: close, not equal.
+      assert.ok(maxDiff(a, one) <= 0.05, `max |difference| to one process ${maxDiff(a, one)}`);
+      assert.ok(one.length === 4 * 3 + 4 + 20 * 12 + 12 + 12 * 3 + 3);
     });
   });
 }
