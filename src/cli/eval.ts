@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { openClassifier } from '../eval/classifier.js';
 import { evalSplit } from '../eval/evalSplit.js';
@@ -9,7 +10,6 @@ import { predictDataSet, predictionsToJson, readPredictions } from '../eval/pred
 import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
 import { readTrainingCurves } from '../eval/trainingLog.js';
 import { DATA_FORMATS, readDataSet, summarise, type CvSummary, type DataFormat } from '../train/experiment.js';
-import { guessFormat } from './trainArgs.js';
 
 export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     expnet eval --cv <run dir | results.json> [options]
   Scores expression models on a data set (any layout the readers know, incl. <class>/<image> crop folders):
@@ -17,7 +17,7 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   most confident mistakes; several --model / --predictions: side by side with McNemar's paired test.
   --model M          .safetensors (expnet train) or .onnx + card; repeatable (default: the bundled model)
   --predictions P    a predictions.json (ours or a peer's: {labels, rows:[{path, truth, probs}]}); repeatable
-  --format F         ${DATA_FORMATS.join('|')} (default: guessed from the path)
+  --format F         ${DATA_FORMATS.join('|')} (default: detected from the folder's layout or the CSV's header)
   --split S          test (default: the data set's test split, else all) | all | a split name
   --cv PATH          a cross-validation run: per-fold table, mean ± std, paired tests, pooled confusions;
                      repeatable: runs of the same protocol (methods or folds run separately) are merged
@@ -92,7 +92,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const models: ReportModel[] = [];
   let runDir = values.run;
   if (data) {
-    const format = (values.format ?? guessFormat(data)) as DataFormat;
+    const format = (values.format ?? detectFormat(data).format) as DataFormat;
     if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
     const ds = await readDataSet(format, data);
     const split = evalSplit(ds, values.split);

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DataSet } from '../data/dataSet.js';
+import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { evalSplit } from '../eval/evalSplit.js';
 import { collectActivations, openActivationSource } from '../eval/layerActivations.js';
@@ -11,7 +12,6 @@ import { neuronGridPng } from '../eval/neuronGrid.js';
 import { studyUnits } from '../eval/neurons.js';
 import { loadImageSet } from '../train/imageSet.js';
 import { DATA_FORMATS, readDataSet, type DataFormat } from '../train/experiment.js';
-import { guessFormat } from './trainArgs.js';
 
 export const NEURONS_HELP = `expnet neurons <model> [<model> ...] <dataset> [options]
   For the most active units of a layer: the k images that excite each most (grid PNG with the unit's
@@ -20,7 +20,7 @@ export const NEURONS_HELP = `expnet neurons <model> [<model> ...] <dataset> [opt
   (the fine-tuned face net, fed the same images upsampled), or facenet:pretrained (face-api's identity net).
   --layer L        block1..block5 for expnet (default block5); a face-net block (default conv256_down_out)
   --k N            images per unit (default 9)          --units N   units shown (default 16)
-  --format F       data set format (default: guessed)  --split S   test | all (default all) | a split name
+  --format F       data set format (default: detected)  --split S   test | all (default all) | a split name
   --all-frames     keep every frame of a sequence (default: the last frame only, so near-duplicate
                    frames of one sequence do not inflate both purities)
   --out DIR        neurons-<n>.png and neurons.json (default runs/neurons)   --json  print the study as JSON`;
@@ -62,7 +62,7 @@ export async function neuronsCommand(argv: string[]): Promise<number> {
   if (positionals.length < 2) throw new ExpnetError('BAD_CONFIG', 'usage: expnet neurons <model> [<model> ...] <dataset>');
   const data = positionals[positionals.length - 1] as string;
   const models = positionals.slice(0, -1);
-  const format = (values.format ?? guessFormat(data)) as DataFormat;
+  const format = (values.format ?? detectFormat(data).format) as DataFormat;
   if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
   const k = Number(values.k ?? 9);
   const topUnits = Number(values.units ?? 16);

@@ -12,7 +12,7 @@ import { DIST_OPTIONS, groupFromArgs, localRankFromEnv, prepareRun, TRAIN_OPTION
 export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
   validation data carved from it, and reports accuracy on its test split (FER2013: PublicTest) if any.
-  --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv (default: guessed from the path)
+  --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv (default: detected from the content)
   --method M      fn2en (default) | finetune | scratch
   --config FILE   JSON config (see src/train/config.ts); --set key.path=value overrides (repeatable)
   --out DIR       run folder (default runs/<method>-<timestamp>); holds config.json, metrics.jsonl,

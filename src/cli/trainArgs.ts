@@ -1,6 +1,7 @@
 /** Options shared by `expnet train` and `expnet cv`: data, config file, --set overrides, run folder. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.js';
 import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
@@ -102,15 +103,6 @@ export function setOverride(expr: string): Record<string, unknown> {
     .reduceRight<unknown>((v, k) => ({ [k]: v }), value) as Record<string, unknown>;
 }
 
-export function guessFormat(root: string): DataFormat {
-  const b = basename(root).toLowerCase();
-  if (b.includes('fer')) return 'fer2013';
-  if (b.includes('ckplus48') || b === 'ck+48') return 'ckplus48';
-  if (b.includes('jaffe')) return 'jaffe';
-  if (existsSync(join(root, 'cohn-kanade-images'))) return 'ckplus';
-  return root.toLowerCase().endsWith('.csv') ? 'csv' : 'folder';
-}
-
 export interface Prepared {
   cfg: TrainConfig;
   data: string;
@@ -133,7 +125,8 @@ export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.
  */
 export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
-  const format = (a.format ?? guessFormat(a.data)) as DataFormat;
+  const detected = a.format === undefined ? detectFormat(a.data) : null;
+  const format = (detected?.format ?? a.format) as DataFormat;
   if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
   const file = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
   const flags: Record<string, unknown> = {};
@@ -155,6 +148,7 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   }
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
+  if (detected) ctx.reporter.message(`data format: ${detected.format} (${detected.reason})`);
   ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
   return { cfg: local, data: a.data, format, ctx };
 }

@@ -15,6 +15,9 @@ export interface Fer2013Options {
 /** FER2013 split names, as in the CSV's Usage column. */
 export type Fer2013Split = 'Training' | 'PublicTest' | 'PrivateTest';
 
+/** Names under which a FER2013 folder may hold the official CSV instead of train/ and test/. */
+export const FER2013_CSV_NAMES: readonly string[] = ['fer2013.csv', 'icml_face_data.csv'];
+
 /** Split of a Kaggle-folder image: its file-name prefix (`PublicTest_123.jpg`), else train/ → Training, test/ → PublicTest. */
 function folderSplit(fileName: string, folder: 'train' | 'test'): Fer2013Split {
   const m = /^(Training|PublicTest|PrivateTest)_/.exec(fileName);
@@ -24,18 +27,18 @@ function folderSplit(fileName: string, folder: 'train' | 'test'): Fer2013Split {
 
 /**
  * Reads FER2013 in either form (class order FER2013_LABELS, split = Training/PublicTest/PrivateTest):
- * - `root` is a `.csv` file, or a folder without train/ and test/ that holds `fer2013.csv` or `icml_face_data.csv`:
+ * - `root` is a file (e.g. `fer2013.csv`), or a folder without train/ and test/ that holds `fer2013.csv` or `icml_face_data.csv`:
  *   the official CSV (see readFer2013Csv);
  * - otherwise the Kaggle folder form `train/<class>/*.jpg`, `test/<class>/*.jpg` (class names angry, disgust,
  *   fear, happy, neutral, sad, surprise), from `manifest.csv` (path,label,usage) when present.
  */
 export async function readFer2013(root: string, options: Fer2013Options = {}): Promise<DataSet> {
   const abs = path.resolve(root);
-  if (abs.toLowerCase().endsWith('.csv')) return readFer2013Csv(abs);
+  if (abs.toLowerCase().endsWith('.csv') || (await isFile(abs))) return readFer2013Csv(abs);
   const hasTrain = await isDir(path.join(abs, 'train'));
   const hasTest = await isDir(path.join(abs, 'test'));
   if (!hasTrain && !hasTest) {
-    for (const name of ['fer2013.csv', 'icml_face_data.csv']) {
+    for (const name of FER2013_CSV_NAMES) {
       if (await isFile(path.join(abs, name))) return readFer2013Csv(path.join(abs, name));
     }
     throw new ExpnetError('NOT_FOUND', `${abs}: expected FER2013 as train/ and test/ class folders or fer2013.csv; found neither`);

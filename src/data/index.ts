@@ -5,9 +5,10 @@ export { readCkPlus, parseCkPlusEmotion, type CkPlusOptions } from './ckplus.js'
 export { readCkPlus48, parseCkPlusName, type CkPlus48Options } from './ckplus48.js';
 export { readFer2013, type Fer2013Options, type Fer2013Split } from './fer2013.js';
 export { readFer2013Csv } from './fer2013Csv.js';
-export { readJaffe } from './jaffe.js';
+export { readJaffe, parseJaffeName } from './jaffe.js';
 export { readOuluCasia, type OuluCasiaOptions } from './ouluCasia.js';
-export { readSfew } from './sfew.js';
+export { readSfew, sfewMovie } from './sfew.js';
+export { detectFormat, DATA_FORMATS, type DataFormat, type Detection } from './detectFormat.js';
 export { readTfd, type TfdOptions } from './tfd.js';
 export { readImageFolder, type ImageFolderOptions } from './imageFolder.js';
 export { readCsvManifest, type CsvManifestOptions } from './csvManifest.js';

@@ -9,6 +9,16 @@ const JAFFE_CODES: Readonly<Record<string, ExpressionLabel>> = {
   AN: 'anger', DI: 'disgust', FE: 'fear', HA: 'happy', NE: 'neutral', SA: 'sadness', SU: 'surprise',
 };
 
+/** Subject, label, sequence and frame of a JAFFE file name (`KA.AN1.39.tiff`), or undefined when it is not one. */
+export function parseJaffeName(name: string): Required<Pick<Sample, 'label' | 'subject' | 'sequence' | 'frame'>> | undefined {
+  const m = /^([A-Za-z]{2})\.([A-Za-z]{2})(\d*)\.(\d+)\.[A-Za-z]+$/.exec(name);
+  const code = (m?.[2] ?? '').toUpperCase();
+  const label = Object.hasOwn(JAFFE_CODES, code) ? JAFFE_CODES[code] : undefined;
+  if (m === null || label === undefined) return undefined;
+  const subject = (m[1] ?? '').toUpperCase();
+  return { label, subject, sequence: `${subject}.${code}`, frame: Number(m[4]) };
+}
+
 /**
  * Reads JAFFE: image files anywhere under `root` named `<subject>.<code><rep>.<number>.<ext>`, e.g.
  * `KA.AN1.39.tiff` = subject KA, anger, repetition 1, image 39. Codes AN DI FE HA NE SA SU (class order
@@ -19,17 +29,14 @@ export async function readJaffe(root: string): Promise<DataSet> {
   const abs = path.resolve(root);
   const samples: Sample[] = [];
   for (const file of await walkImages(abs)) {
-    const name = path.basename(file);
-    const m = /^([A-Za-z]{2})\.([A-Za-z]{2})(\d*)\.(\d+)\.[A-Za-z]+$/.exec(name);
-    const label = m?.[2] === undefined ? undefined : JAFFE_CODES[m[2].toUpperCase()];
-    if (m === null || label === undefined) {
+    const parsed = parseJaffeName(path.basename(file));
+    if (parsed === undefined) {
       throw new ExpnetError(
         'BAD_LABEL_FILE',
         `${file}: expected a JAFFE name <subject>.<code><n>.<number>.tiff with code one of ${Object.keys(JAFFE_CODES).join(' ')}`,
       );
     }
-    const subject = (m[1] ?? '').toUpperCase();
-    samples.push({ path: relPosix(abs, file), label, subject, sequence: `${subject}.${(m[2] ?? '').toUpperCase()}`, frame: Number(m[4]) });
+    samples.push({ path: relPosix(abs, file), ...parsed });
   }
   if (samples.length === 0) throw new ExpnetError('NOT_FOUND', `${abs}: expected JAFFE images (e.g. KA.AN1.39.tiff), found none`);
   return { name: 'jaffe', root: abs, labels: BASIC7_LABELS, samples };

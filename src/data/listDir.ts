@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { ExpnetError } from '../errors.js';
 
@@ -25,6 +25,21 @@ export async function listDir(dir: string): Promise<{ dirs: string[]; files: str
   } catch (cause) {
     throw new ExpnetError('NOT_FOUND', `cannot list folder ${dir}: expected a readable directory`, { cause });
   }
+  return splitEntries(entries);
+}
+
+/** listDir, synchronously (for a quick look at a folder's layout, e.g. format detection). */
+export function listDirSync(dir: string): { dirs: string[]; files: string[] } {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (cause) {
+    throw new ExpnetError('NOT_FOUND', `cannot list folder ${dir}: expected a readable directory`, { cause });
+  }
+  return splitEntries(entries);
+}
+
+function splitEntries(entries: readonly Dirent[]): { dirs: string[]; files: string[] } {
   const dirs: string[] = [];
   const files: string[] = [];
   for (const entry of entries) {

@@ -14,6 +14,9 @@ export interface OuluCasiaOptions {
   framesPerSequence?: number;
 }
 
+/** Folders under a root that may hold the `<spectrum>/<illumination>/` tree (the root itself, or a variant). */
+export const OULU_VARIANTS: readonly string[] = ['.', 'OriginalImg', 'Cropped'];
+
 /**
  * Reads Oulu-CASIA NIR&VIS as distributed by its authors: `<spectrum>/<illumination>/PXXX/<Expression>/NNN.jpeg`,
  * found under `root`, `root/OriginalImg` or `root/Cropped` (use the folder of the variant you want as root),
@@ -30,7 +33,7 @@ export async function readOuluCasia(root: string, options: OuluCasiaOptions = {}
     throw new ExpnetError('BAD_CONFIG', `framesPerSequence: expected a positive integer, got ${perSeq}`);
   }
   const base = await firstDir(
-    ['.', 'OriginalImg', 'Cropped'].map((d) => path.join(abs, d, spectrum, illumination)),
+    OULU_VARIANTS.map((d) => path.join(abs, d, spectrum, illumination)),
     `Oulu-CASIA ${spectrum}/${illumination}`,
   );
   const samples: Sample[] = [];

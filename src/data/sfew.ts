@@ -18,10 +18,26 @@ async function expressionRoot(splitDir: string): Promise<string> {
 }
 
 /**
+ * The movie of an SFEW 2.0 file name: the name minus its trailing `_<frame>_<n>.<ext>`
+ * (`HarryPotter_Deathly_Hallows_1_000745000_00000021.png` → `HarryPotter_Deathly_Hallows_1`; the release's few
+ * `Movie-<frame>_<n>` and `Movie_<frame>__<n>` spellings too), or undefined for a name without that tail.
+ */
+export function sfewMovie(fileName: string): string | undefined {
+  return /^(.+?)[_-]+\d+_+\d+\.[A-Za-z]+$/.exec(fileName)?.[1];
+}
+
+function movieSubject(fileName: string): Pick<Sample, 'subject'> {
+  const movie = sfewMovie(fileName);
+  return movie === undefined ? {} : { subject: movie };
+}
+
+/**
  * Reads SFEW 2.0: `<root>/Train/<Expression>/*.png` and `<root>/Val/<Expression>/*.png` (split names matched
  * case-insensitively; one intermediate folder such as `Train_Aligned_Faces/` is descended into). Expressions
  * Angry, Disgust, Fear, Happy, Neutral, Sad, Surprise (class order BASIC7_LABELS); split = 'Train' | 'Val'.
- * The unlabelled Test split is not read. SFEW has no subject ids.
+ * The unlabelled Test split is not read. SFEW has no person ids: subject = the movie (sfewMovie), so every
+ * subject-grouped split (validation carve, k folds) keeps the frames of one movie, with its actors and scenes,
+ * on one side. A file whose name has no movie gets no subject (a group of its own).
  */
 export async function readSfew(root: string): Promise<DataSet> {
   const abs = path.resolve(root);
@@ -30,7 +46,7 @@ export async function readSfew(root: string): Promise<DataSet> {
   for (const split of ['Train', 'Val'] as const) {
     const dir = dirs.find((d) => d.toLowerCase() === split.toLowerCase());
     if (dir === undefined) continue;
-    const part = await readClassFolders(await expressionRoot(path.join(abs, dir)), abs, { labels: BASIC7_LABELS, split });
+    const part = await readClassFolders(await expressionRoot(path.join(abs, dir)), abs, { labels: BASIC7_LABELS, split, parseName: movieSubject });
     samples.push(...part);
   }
   if (samples.length === 0) throw new ExpnetError('NOT_FOUND', `${abs}: expected SFEW 2.0 Train/ and Val/ expression folders, found no images`);

@@ -9,6 +9,7 @@ import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
 import { readCsvManifest } from '../data/csvManifest.js';
 import type { DataSet } from '../data/dataSet.js';
+import type { DataFormat } from '../data/detectFormat.js';
 import { readFer2013 } from '../data/fer2013.js';
 import { readImageFolder } from '../data/imageFolder.js';
 import { readJaffe } from '../data/jaffe.js';
@@ -26,8 +27,7 @@ import { loadImageSet, type ImageSet } from './imageSet.js';
 import { childContext, type RunContext } from './runContext.js';
 import { trainMethod, type TrainedModel } from './trainMethod.js';
 
-export const DATA_FORMATS = ['ckplus48', 'ckplus', 'fer2013', 'jaffe', 'oulu', 'sfew', 'tfd', 'folder', 'csv'] as const;
-export type DataFormat = (typeof DATA_FORMATS)[number];
+export { DATA_FORMATS, type DataFormat } from '../data/detectFormat.js';
 
 export function readDataSet(format: DataFormat, root: string): Promise<DataSet> {
   switch (format) {
