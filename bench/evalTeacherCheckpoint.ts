@@ -2,9 +2,11 @@
  * Scores a fine-tuned face net (the "finetune" baseline) saved by a run's teacher stage on a data set's test
  * split — the same model `expnet train --method finetune` would train with the same seed and config, without
  * training it twice. Usage: node dist/bench/evalTeacherCheckpoint.js <run dir> <data dir> [format]
+ * (format: detected from the data when omitted).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { detectFormat } from '../src/data/detectFormat.js';
 import { loadCheckpoint } from '../src/engine/checkpoint.js';
 import { metricsOfProbs } from '../src/eval/metrics.js';
 import { FaceNetClassifier } from '../src/nets/faceNetClassifier.js';
@@ -15,13 +17,13 @@ import { predictProbs } from '../src/train/featureCache.js';
 import { batchOf, toTeacherInput } from '../src/train/imageSet.js';
 import { createRunContext } from '../src/train/runContext.js';
 
-const [run, data, format = 'fer2013'] = process.argv.slice(2);
+const [run, data, format] = process.argv.slice(2);
 if (!run || !data) {
   process.stderr.write('usage: evalTeacherCheckpoint <run dir> <data dir> [format]\n');
   process.exit(2);
 }
 const cfg = (JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { config: TrainConfig }).config;
-const ds = await readDataSet(format as DataFormat, data);
+const ds = await readDataSet((format ?? detectFormat(data).format) as DataFormat, data);
 const { test, testName } = officialSplit(ds);
 const ctx = createRunContext(join(run, 'eval-teacher'), { seed: cfg.seed });
 const all = await loadAll({ ...ds, samples: ds.samples }, cfg, ctx);

@@ -86,7 +86,9 @@ describe('SFEW protocol on a generated fixture', () => {
 
 describe('real data (EXPNET_DATA)', () => {
   const dir = path.join(dataRoot(), 'sfew2');
-  test('sfew2: Train 864 from 50 movies, Val 419 from 24 other movies; the default carve keeps movies apart',
+  // SOURCE.txt counts 50 Train movies by the plain rule; three of them are odd spellings (IAmSam_…__n,
+  // OceansThirteen-…, OceansTwelve-…) of movies already there, so 47 distinct movies.
+  test('sfew2: Train 864 from 47 movies, Val 419 from 24 other movies; the default carve keeps movies apart',
     { skip: existsSync(dir) ? false : `${dir} absent (set EXPNET_DATA)` }, async () => {
       const ds = await readSfew(dir);
       const { train, test: val, testName } = officialSplit(ds);
@@ -94,7 +96,7 @@ describe('real data (EXPNET_DATA)', () => {
       assert.deepEqual([train.length, val.length], [864, 419]);
       assert.ok(ds.samples.every((s) => s.subject !== undefined), 'every file name has a movie');
       const movies = (xs: readonly number[]): number => new Set(xs.map((i) => ds.samples[i]?.subject)).size;
-      assert.deepEqual([movies(train), movies(val)], [50, 24]);
+      assert.deepEqual([movies(train), movies(val)], [47, 24]);
       disjointMovies(ds, train, val);
       const v = validationSplit(ds, train, TRAIN_DEFAULTS, TRAIN_DEFAULTS.seed);
       assert.ok(v.validation.length > 0);

@@ -53,7 +53,7 @@ export function detectFormat(input: string): Detection {
   if (detected !== undefined) return detected;
   const name = path.basename(path.resolve(input)).toLowerCase();
   const rule = NAME_RULES.find(([re, format]) => re.test(name) && (stat.isFile() || (format !== 'tfd' && format !== 'csv')));
-  if (rule !== undefined) return { format: rule[1], reason: `its name (the content matched no known layout)` };
+  if (rule !== undefined) return { format: rule[1], reason: `its name; its content matched no known layout` };
   const expected = stat.isDirectory()
     ? 'expected Train/ and Val/ expression folders (sfew), train/ and test/ class folders or fer2013.csv (fer2013), ' +
       'cohn-kanade-images/ (ckplus), VL|NI/<illumination>/ (oulu), <class>/<image> folders (folder; ckplus48 for ' +
@@ -85,13 +85,13 @@ function fromCsv(file: string): Detection | undefined {
   const header = parseCsvLine(head).map((h) => h.trim().toLowerCase());
   const has = (c: string): boolean => header.includes(c);
   const cols = `CSV header ${header.join(',')}`;
-  if (has('emotion') && has('pixels')) return { format: 'fer2013', reason: `${cols} (the FER2013 CSV)` };
-  if (has('label') && (has('pixels') || header.some((h) => /^fold[1-5]$/.test(h)))) return { format: 'tfd', reason: `${cols} (a TFD export)` };
+  if (has('emotion') && has('pixels')) return { format: 'fer2013', reason: `${cols}, the FER2013 CSV` };
+  if (has('label') && (has('pixels') || header.some((h) => /^fold[1-5]$/.test(h)))) return { format: 'tfd', reason: `${cols}, a TFD export` };
   if (!(has('path') && has('label'))) return undefined;
   const label = parseCsvLine(row)[header.indexOf('label')]?.trim() ?? '';
-  if (/^-?\d+$/.test(label)) return { format: 'tfd', reason: `${cols} with label codes like ${label} (a TFD export)` };
-  if (/tfd/i.test(path.basename(file))) return { format: 'tfd', reason: `${cols} and its name (a TFD export)` };
-  return { format: 'csv', reason: `${cols} (a manifest)` };
+  if (/^-?\d+$/.test(label)) return { format: 'tfd', reason: `${cols} with label codes like ${label}, a TFD export` };
+  if (/tfd/i.test(path.basename(file))) return { format: 'tfd', reason: `${cols} and its name, a TFD export` };
+  return { format: 'csv', reason: `${cols}, a manifest` };
 }
 
 function isDirSync(p: string): boolean {
@@ -123,29 +123,29 @@ const isCkPlus = (name: string): boolean => parseCkPlusName(name).subject !== un
 function fromFolder(dir: string): Detection | undefined {
   const { dirs, files } = listDirSync(dir);
   const ck = dirs.find((d) => d === 'cohn-kanade-images' || d === 'extended-cohn-kanade-images');
-  if (ck !== undefined) return { format: 'ckplus', reason: `${ck}/ (the CK+ layout)` };
+  if (ck !== undefined) return { format: 'ckplus', reason: `${ck}/, the CK+ layout` };
   for (const variant of OULU_VARIANTS) {
     for (const spectrum of ['VL', 'NI']) {
       const sub = path.join(dir, variant, spectrum);
       if (isDirSync(sub) && listDirSync(sub).dirs.some((d) => OULU_ILLUMINATIONS.includes(d))) {
-        return { format: 'oulu', reason: `${path.posix.join(variant, spectrum)}/<illumination>/ (the Oulu-CASIA layout)` };
+        return { format: 'oulu', reason: `${path.posix.join(variant, spectrum)}/<illumination>/, the Oulu-CASIA layout` };
       }
     }
   }
   const named = (n: string): string | undefined => dirs.find((d) => d.toLowerCase() === n);
   const [train, val] = [named('train'), named('val')];
   const sfew = [train, val].filter((d): d is string => d !== undefined && holdsExpressions(path.join(dir, d)));
-  if (val !== undefined && sfew.length > 0) return { format: 'sfew', reason: `${[train, val].filter(Boolean).join('/ and ')}/ with expression folders (the SFEW 2.0 layout)` };
+  if (val !== undefined && sfew.length > 0) return { format: 'sfew', reason: `${[train, val].filter(Boolean).join('/ and ')}/ with expression folders, the SFEW 2.0 layout` };
   const fer = ['train', 'test'].filter((d) => dirs.includes(d) && listDirSync(path.join(dir, d)).dirs.some((c) => tryCanonicalLabel(c) !== undefined));
-  if (fer.length > 0) return { format: 'fer2013', reason: `${fer.join('/ and ')}/ with class folders (the FER2013 folder form)` };
-  if (sfew.length > 0) return { format: 'sfew', reason: `${sfew.join('/')}/ with expression folders (the SFEW 2.0 layout)` };
+  if (fer.length > 0) return { format: 'fer2013', reason: `${fer.join('/ and ')}/ with class folders, the FER2013 folder form` };
+  if (sfew.length > 0) return { format: 'sfew', reason: `${sfew.join('/')}/ with expression folders, the SFEW 2.0 layout` };
   const ferCsv = files.find((f) => FER2013_CSV_NAMES.includes(f));
-  if (ferCsv !== undefined) return { format: 'fer2013', reason: `${ferCsv} (the FER2013 CSV)` };
+  if (ferCsv !== undefined) return { format: 'fer2013', reason: `${ferCsv}, the FER2013 CSV` };
   const classes = dirs.filter((d) => tryCanonicalLabel(d) !== undefined);
   if (classes.length > 0) {
     const names = classes.flatMap((c) => someImages(path.join(dir, c), NAMES_PER_FOLDER));
     const shown = `class folders ${classes.slice(0, 3).join(', ')}${classes.length > 3 ? ', …' : ''}`;
-    if (names.length > 0 && names.every(isCkPlus)) return { format: 'ckplus48', reason: `${shown} of S###_###_########.png frames (CK+48)` };
+    if (names.length > 0 && names.every(isCkPlus)) return { format: 'ckplus48', reason: `${shown} of S###_###_########.png frames, CK+48` };
     if (names.length > 0 && names.every(isJaffe)) return { format: 'jaffe', reason: `${shown} of JAFFE-named images` };
     return { format: 'folder', reason: shown };
   }
