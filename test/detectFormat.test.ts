@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import { dataRoot } from '../src/data/dataRoot.js';
 import { detectFormat, type DataFormat } from '../src/data/detectFormat.js';
 import { ExpnetError } from '../src/errors.js';
 import { readDataSet } from '../src/train/experiment.js';
+import { prepareRun } from '../src/cli/trainArgs.js';
 
 let tmp = '';
 before(async () => { tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'expnet-detect-')); });
@@ -93,6 +94,16 @@ test('detectFormat falls back on the name only when the content matches no layou
     ['sfew', 'fer2013'],
   );
   assert.match(detectFormat(path.join(tmp, 'my-sfew')).reason, /name/);
+});
+
+test('expnet train/cv without --format: the run uses and records the detected format; a config error comes first', () => {
+  const out = path.join(tmp, 'run-sfew');
+  const run = prepareRun({ data: path.join(tmp, 'sfew2'), out, quiet: true }, out, 'expnet train');
+  assert.equal(run.format, 'sfew');
+  assert.equal((JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as { format: string }).format, 'sfew');
+  throwsWith(() => prepareRun({ data: path.join(tmp, 'nothing-here'), set: ['bogus=1'], quiet: true }, path.join(tmp, 'run-x'), 'expnet train'), 'BAD_CONFIG');
+  throwsWith(() => prepareRun({ data: path.join(tmp, 'nothing-here'), quiet: true }, path.join(tmp, 'run-y'), 'expnet train'), 'NOT_FOUND', /nothing-here/);
+  assert.ok(!existsSync(path.join(tmp, 'run-y')), 'no run folder for data that is not there');
 });
 
 /** Asserts an ExpnetError with the code whose message matches every pattern. */

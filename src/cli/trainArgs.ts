@@ -125,9 +125,9 @@ export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.
  */
 export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
-  const detected = a.format === undefined ? detectFormat(a.data) : null;
-  const format = (detected?.format ?? a.format) as DataFormat;
-  if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
+  if (a.format !== undefined && !DATA_FORMATS.includes(a.format as DataFormat)) {
+    throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${a.format}`);
+  }
   const file = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
   const flags: Record<string, unknown> = {};
   if (a.method) flags['method'] = a.method;
@@ -140,6 +140,9 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const p = resolvePrecision(resolved.precision, resolved.device, a.precision ? '--precision' : 'config.precision');
   const cfg: TrainConfig = { ...resolved, precision: p.precision };
   const local = localRank === null ? cfg : { ...cfg, device: deviceOfRank(cfg.device, localRank) };
+  // Detected once the config has resolved: a config error is reported without looking at the data.
+  const detected = a.format === undefined ? detectFormat(a.data) : null;
+  const format = (detected?.format ?? a.format) as DataFormat;
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
   if (rank > 0) {
