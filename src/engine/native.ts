@@ -123,6 +123,9 @@ export function packageRoot(): string {
   }
 }
 
+/** The one command that builds the addon, in an installed package and in a clone alike. */
+export const BUILD_NATIVE_COMMAND = 'npx expnet build-native';
+
 let addon: NativeAddon | undefined;
 
 /**
@@ -135,7 +138,7 @@ export function native(): NativeAddon {
   process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
   const path = process.env['EXPNET_NATIVE'] ?? join(packageRoot(), 'native', 'build', 'Release', 'expnet_native.node');
   if (!existsSync(path)) {
-    throw new ExpnetError('NOT_FOUND', `the libtorch addon is not built (no ${path}); run \`npm run build:native\` (needs libtorch-dev, or LIBTORCH=<libtorch folder>)`);
+    throw new ExpnetError('NOT_FOUND', `the libtorch addon that training needs is not built (no ${path}): run \`${BUILD_NATIVE_COMMAND}\` (needs libtorch: Debian's libtorch-dev, or LIBTORCH=<libtorch folder>); inference does not need it`);
   }
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
