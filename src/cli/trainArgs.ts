@@ -6,6 +6,7 @@ import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.j
 import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
+import { assertNativeBuilt } from '../engine/native.js';
 import { setNumThreads } from '../engine/runtime.js';
 import { resolvePrecision } from '../engine/autocast.js';
 import { progressBar } from './progressBar.js';
@@ -133,6 +134,7 @@ export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.
  */
 export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
+  assertNativeBuilt();
   const format = (a.format ?? guessFormat(a.data)) as DataFormat;
   if (!DATA_FORMATS.includes(format)) throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${format}`);
   const file = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
