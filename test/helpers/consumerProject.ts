@@ -47,7 +47,8 @@ export function writeConsumerProject(dir: string, tarball: string, pkg: Manifest
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path !== '' && !entry.dev) packages[path] = entry;
   }
-  const manifest = { name: 'consumer', private: true, type: 'module', dependencies: { [pkg.name]: spec } };
+  // npm 11's install-script policy: onnxruntime-node's postinstall would download CUDA libraries expnet never uses
+  const manifest = { name: 'consumer', private: true, type: 'module', dependencies: { [pkg.name]: spec }, allowScripts: { 'onnxruntime-node': false } };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: lock.lockfileVersion, requires: true, packages }, null, 2));
 }
