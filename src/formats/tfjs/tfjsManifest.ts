@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError } from '../../errors.js';
 import { tfjsByteLength, tfjsDecodeWeights } from './tfjsDecodeWeights.js';
 import type { TfjsQuantization, TfjsWeightMap, TfjsWeightSpec } from './tfjsDecodeWeights.js';
 
