@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { build } from 'esbuild';
 import { packageRoot } from '../src/engine/native.js';
 import { writeConsumerProject } from './helpers/consumerProject.js';
 
@@ -130,4 +131,12 @@ export type Uses = [Tensor, TrainConfig, WebRecognizer];
   const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
   const r = run(process.execPath, [tsc, '-p', 'tsconfig.json'], app);
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test('expnet/web bundles for the browser without any node module (onnxruntime-web left to the app)', { skip }, async () => {
+  writeFileSync(join(app, 'page.mjs'), `import { WebRecognizer, EXPRESSION_LABELS } from 'expnet/web';\nexport const app = [WebRecognizer, EXPRESSION_LABELS];\n`);
+  const r = await build({ absWorkingDir: app, entryPoints: ['page.mjs'], bundle: true, write: false, platform: 'browser', format: 'esm', metafile: true, logLevel: 'silent', external: ['onnxruntime-web', 'onnxruntime-web/*'] });
+  const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+  assert.deepEqual(imports, ['onnxruntime-web/webgpu']);
+  assert.ok(Object.keys(r.metafile.inputs).every((f) => !f.includes('/engine/')), 'the bundle holds no engine module');
 });

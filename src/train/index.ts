@@ -7,6 +7,7 @@ export { crossValidate, DATA_FORMATS, officialSplit, readDataSet, summarise, tra
 export { trainMethod, type Splits, type TrainedModel, type TrainHooks } from './trainMethod.js';
 export { childContext, createRunContext, silentReporter, type Progress, type Reporter, type RunContext } from './runContext.js';
 export { loadImageSet, type ImageSet } from './imageSet.js';
+export * from './metrics.js';
 export { launchWorkers, type LaunchOptions, type LaunchResult } from './distributedLauncher.js';
 export { ExpNet, EXPNET_DEFAULTS, type ExpNetConfig } from '../nets/expNet.js';
 export { loadExpNetModel, readModelCard, saveExpNetModel, type ModelCard } from '../nets/modelCard.js';
