@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectFormat } from '../src/data/detectFormat.js';
 import { loadCheckpoint } from '../src/engine/checkpoint.js';
-import { metricsOfProbs } from '../src/eval/metrics.js';
+import { metricsOfProbs } from '../src/train/metrics.js';
 import { FaceNetClassifier } from '../src/nets/faceNetClassifier.js';
 import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
 import type { TrainConfig } from '../src/train/config.js';

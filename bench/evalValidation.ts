@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricsOfProbs } from '../src/eval/metrics.js';
+import { metricsOfProbs } from '../src/train/metrics.js';
 import { loadExpNetModel } from '../src/nets/modelCard.js';
 import type { TrainConfig } from '../src/train/config.js';
 import { loadAll, officialSplit, readDataSet, subset, validationSplit, type DataFormat } from '../src/train/experiment.js';

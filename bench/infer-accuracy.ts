@@ -23,7 +23,7 @@ import { dataRoot, projectRoot } from '../src/data/dataRoot.js';
 import { restrictLabels, samplePath, type DataSet } from '../src/data/dataSet.js';
 import { readFer2013 } from '../src/data/fer2013.js';
 import { BASIC6_LABELS, canonicalLabel, FER2013_LABELS, type ExpressionLabel } from '../src/data/labels.js';
-import { metricsOf, type Metrics } from '../src/eval/metrics.js';
+import { metricsOf, type Metrics } from '../src/train/metrics.js';
 import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../src/infer/modelBundle.js';
 import { createRecognizer } from '../src/infer/recognizer.js';
 import { faceApiNets, readRgb } from '../test/helpers/faceApiReference.js';

@@ -24,7 +24,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import * as ort from 'onnxruntime-node';
 import { dataRoot } from '../src/data/dataRoot.js';
-import { modelDir as faceApiModelDir } from '../src/export/tfjsManifest.js';
+import { modelDir as faceApiModelDir } from '../src/formats/tfjs/tfjsManifest.js';
 import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../src/infer/modelBundle.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectorModel, LANDMARKS_INPUT } from '../src/infer/facePipeline.js';

@@ -17,7 +17,9 @@ if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # onnxruntime-node's postinstall would download CUDA libraries expnet never uses: package.json's allowScripts
+  # denies it on npm 11, the variable on older npm
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 if [ ! -f native/build/Release/expnet_native.node ] || [ -n "$(find native/src native/binding.gyp -newer native/build/Release/expnet_native.node 2>/dev/null)" ]; then
   npm run build:native

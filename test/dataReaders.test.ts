@@ -13,7 +13,7 @@ import { decodeSampleBytes } from '../src/data/decode.js';
 import { readFer2013 } from '../src/data/fer2013.js';
 import { readImageFolder } from '../src/data/imageFolder.js';
 import { readJaffe } from '../src/data/jaffe.js';
-import { CKPLUS48_LABELS, CKPLUS_LABELS, FER2013_LABELS, canonicalLabel } from '../src/data/labels.js';
+import { CKPLUS48_LABELS, CKPLUS_LABELS, FER2013_LABELS, canonicalLabel, modelLabels } from '../src/data/labels.js';
 import { readOuluCasia } from '../src/data/ouluCasia.js';
 import { readSfew } from '../src/data/sfew.js';
 import { readTfd } from '../src/data/tfd.js';
@@ -46,6 +46,13 @@ test('canonicalLabel maps synonyms and names the source of unknown labels', () =
   assert.equal(canonicalLabel(' sad ', 'x'), 'sadness');
   assert.equal(canonicalLabel('Happiness', 'x'), 'happy');
   assert.throws(() => canonicalLabel('bored', 'file.csv:7'), /file\.csv:7.*bored/);
+});
+
+test('modelLabels takes a card\'s exact canonical labels and rejects others, naming the card', () => {
+  assert.deepEqual(modelLabels([...FER2013_LABELS], 'card.json'), FER2013_LABELS);
+  for (const bad of [['happy', 'Angry'], ['happy', 3], []]) {
+    assert.throws(() => modelLabels(bad, 'card.json'), (e: unknown) => e instanceof ExpnetError && e.code === 'BAD_MODEL' && /card\.json/.test(e.message));
+  }
 });
 
 describe('CK+ original layout', () => {

@@ -4,7 +4,7 @@ import { calibrationOf } from '../src/eval/calibration.js';
 import { confusionCells } from '../src/eval/charts.js';
 import { compareCv, compareModels } from '../src/eval/compare.js';
 import { confidentMistakes } from '../src/eval/evaluation.js';
-import { metricsOf } from '../src/eval/metrics.js';
+import { metricsOf } from '../src/train/metrics.js';
 import type { Predictions } from '../src/eval/predictions.js';
 import { binomialTwoSided, mcnemar, mcnemarFromCounts, pairedPermutationTest } from '../src/eval/significance.js';
 import { curvePoints, parseMetricsLog } from '../src/eval/trainingLog.js';

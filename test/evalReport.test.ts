@@ -12,7 +12,7 @@ import { liveTensors, manualSeed } from '../src/engine/runtime.js';
 import { tidy } from '../src/engine/scope.js';
 import { openClassifier } from '../src/eval/classifier.js';
 import { evalSplit } from '../src/eval/evalSplit.js';
-import { metricsOf, argmax } from '../src/eval/metrics.js';
+import { metricsOf, argmax } from '../src/train/metrics.js';
 import { predictDataSet, predictionsToJson, readPredictions } from '../src/eval/predictions.js';
 import { buildReport, writeReport } from '../src/eval/report.js';
 import { ExpNet } from '../src/nets/expNet.js';

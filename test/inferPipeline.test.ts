@@ -5,7 +5,7 @@ import { decodeSsdBoxes, decodeSsdFaces } from '../src/faces/decodeSsdFaces.js';
 import { ExpnetError } from '../src/errors.js';
 import { join } from 'node:path';
 import { packageRoot } from '../src/engine/native.js';
-import { decodeModel } from '../src/export/onnx/index.js';
+import { decodeModel } from '../src/formats/onnx/index.js';
 import { iou } from '../src/faces/box.js';
 import { DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectorModel, ssdDetections } from '../src/infer/facePipeline.js';
 import { readRgb } from '../src/infer/readImage.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { cat, liveTensors, noGrad, Program, type Tensor } from '../src/engine/index.js';
-import { loadFaceApiWeights } from '../src/export/tfjsManifest.js';
+import { loadFaceApiWeights } from '../src/formats/tfjs/tfjsManifest.js';
 import { detectLandmarks, type Point } from '../src/faces/landmarks.js';
 import { toNetInput } from '../src/faces/netInput.js';
 import { rgbToTensor, type RgbImage } from '../src/faces/rgbImage.js';

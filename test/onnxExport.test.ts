@@ -9,7 +9,7 @@ import {
   type Tensor,
 } from '../src/engine/index.js';
 import { ExpnetError } from '../src/errors.js';
-import { decodeModel } from '../src/export/onnx/index.js';
+import { decodeModel } from '../src/formats/onnx/index.js';
 import { exportOnnx, saveOnnx, supportedOnnxOps, type ExportFn, type ExportOnnxOptions } from '../src/export/onnxExport.js';
 import { createSession, type InferSession } from '../src/infer/session.js';
 import { ExpNet } from '../src/nets/expNet.js';

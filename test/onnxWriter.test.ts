@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExpnetError } from '../src/errors.js';
-import * as onnx from '../src/export/onnx/index.js';
-import { GraphBuilder, decodeModel, tensorValues, type BatchNormParams, type FloatTensor } from '../src/export/onnx/index.js';
+import * as onnx from '../src/formats/onnx/index.js';
+import { GraphBuilder, decodeModel, tensorValues, type BatchNormParams, type FloatTensor } from '../src/formats/onnx/index.js';
 import { assertClose, randPositive, randTensor, runNode, runWeb, seededRandom, singleOutputModel } from './helpers/onnxHarness.js';
 import * as ref from './helpers/refOps.js';
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ExpnetError } from '../src/errors.js';
-import { FACE_API_MODELS, faceApiManifestPath, loadFaceApiWeights, modelDir, parseTfjsManifest, readTfjsWeights } from '../src/export/tfjsManifest.js';
-import type { TfjsWeightMap } from '../src/export/tfjsManifest.js';
+import { FACE_API_MODELS, faceApiManifestPath, loadFaceApiWeights, modelDir, parseTfjsManifest, readTfjsWeights } from '../src/formats/tfjs/tfjsManifest.js';
+import type { TfjsWeightMap } from '../src/formats/tfjs/tfjsManifest.js';
 
 /** tfjs's own decoding of a manifest (all groups), as plain typed arrays. */
 async function tfjsReference(manifestFile: string): Promise<Map<string, { shape: number[]; data: Float32Array | Int32Array }>> {

@@ -9,6 +9,8 @@ import { EVAL_HELP, evalCommand } from './eval.js';
 import { EXPLAIN_HELP, explainCommand } from './explain.js';
 import { NEURONS_HELP, neuronsCommand } from './neurons.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
+import { BUILD_NATIVE_HELP, buildNativeCommand } from './buildNative.js';
+import { expnetVersion } from '../version.js';
 
 type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   explain: { run: explainCommand, help: EXPLAIN_HELP },
   neurons: { run: neuronsCommand, help: NEURONS_HELP },
   serve: { run: serveCommand, help: SERVE_HELP },
+  'build-native': { run: buildNativeCommand, help: BUILD_NATIVE_HELP },
 };
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage/config, 3 bad input data (images, labels, models), 4 some inputs failed. */
@@ -36,7 +39,7 @@ const EXIT: Record<ExpnetErrorCode, number> = {
 };
 
 function usage(): string {
-  return `expnet <command> [options]\n\ncommands:\n${Object.values(COMMANDS).map((c) => c.help.replace(/^/gm, '  ')).join('\n\n')}\n`;
+  return `expnet <command> [options]   (expnet --version: the version)\n\ncommands:\n${Object.values(COMMANDS).map((c) => c.help.replace(/^/gm, '  ')).join('\n\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${expnetVersion()}\n`);
+    return 0;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {

@@ -7,6 +7,7 @@ import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.j
 import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
+import { assertNativeBuilt } from '../engine/native.js';
 import { setNumThreads } from '../engine/runtime.js';
 import { resolvePrecision } from '../engine/autocast.js';
 import { progressBar } from './progressBar.js';
@@ -125,6 +126,7 @@ export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.
  */
 export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
   if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
+  assertNativeBuilt();
   if (a.format !== undefined && !DATA_FORMATS.includes(a.format as DataFormat)) {
     throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${a.format}`);
   }

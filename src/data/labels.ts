@@ -53,6 +53,24 @@ export function canonicalLabel(raw: string, where: string): ExpressionLabel {
   return label;
 }
 
+/**
+ * A model card's label list as canonical labels (exact names, no synonyms: cards are written by expnet).
+ * @throws ExpnetError('BAD_MODEL') naming `where` when the list is empty or holds another name.
+ */
+export function modelLabels(labels: readonly unknown[], where: string): ExpressionLabel[] {
+  const ok = labels.filter(isExpressionLabel);
+  if (ok.length === 0 || ok.length !== labels.length) {
+    const got = labels.length === 0 ? 'none' : labels.filter((l) => !isExpressionLabel(l)).map((l) => JSON.stringify(l)).join(', ');
+    throw new ExpnetError('BAD_MODEL', `${where}: expected labels among ${EXPRESSION_LABELS.join(', ')}, got ${got}`);
+  }
+  return ok;
+}
+
+/** Whether `x` is one of the canonical labels (exactly). */
+export function isExpressionLabel(x: unknown): x is ExpressionLabel {
+  return (EXPRESSION_LABELS as readonly unknown[]).includes(x);
+}
+
 /** FER2013 class order: emotion 0..6 = angry, disgust, fear, happy, sad, surprise, neutral. */
 export const FER2013_LABELS: readonly ExpressionLabel[] = [
   'anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise', 'neutral',

@@ -6,7 +6,7 @@
  * same collectives in the same order.
  */
 import { ExpnetError } from '../errors.js';
-import { native, type NativeAddon, type NativeTensor } from './native.js';
+import { BUILD_NATIVE_COMMAND, native, type NativeAddon, type NativeTensor } from './native.js';
 import { tensor } from './creation.js';
 import type { Tensor } from './tensor.js';
 
@@ -45,7 +45,7 @@ export interface NativeDist {
 
 export function nativeDist(): NativeAddon & NativeDist {
   const n = native() as NativeAddon & Partial<NativeDist>;
-  if (typeof n.initProcessGroup !== 'function') throw new ExpnetError('NATIVE', 'the libtorch addon predates c10d support; rebuild it with `npm run build:native`');
+  if (typeof n.initProcessGroup !== 'function') throw new ExpnetError('NATIVE', 'the libtorch addon predates c10d support; rebuild it with `' + BUILD_NATIVE_COMMAND + '`');
   return n as NativeAddon & NativeDist;
 }
 

@@ -12,5 +12,5 @@ export * from './program.js';
 export * from './autocast.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';
-export { native, packageRoot } from './native.js';
+export { assertNativeBuilt, BUILD_NATIVE_COMMAND, native, nativePath, packageRoot } from './native.js';
 export * as dist from './distributed.js';

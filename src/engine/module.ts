@@ -1,6 +1,6 @@
 /** Module: a tree of named parameters, buffers and children, with train/eval, devices and strict state dicts. */
 import { ExpnetError } from '../errors.js';
-import { native, type NativeAddon, type NativeTensor } from './native.js';
+import { BUILD_NATIVE_COMMAND, native, type NativeAddon, type NativeTensor } from './native.js';
 import { checkDevice, noGrad } from './runtime.js';
 import { keep } from './scope.js';
 import { Tensor, type Device, type DType, type MemoryFormat, type TensorData } from './tensor.js';
@@ -19,7 +19,7 @@ export type StateDict = Map<string, Tensor>;
  */
 export function setData(dst: Tensor, src: Tensor): void {
   const n = native() as NativeAddon & { setData?: (dst: NativeTensor, src: NativeTensor) => void };
-  if (typeof n.setData !== 'function') throw new ExpnetError('NATIVE', 'the libtorch addon predates setData (Module.to); rebuild it with `npm run build:native`');
+  if (typeof n.setData !== 'function') throw new ExpnetError('NATIVE', 'the libtorch addon predates setData (Module.to); rebuild it with `' + BUILD_NATIVE_COMMAND + '`');
   try {
     n.setData(dst.handle, src.handle);
   } catch (err) {

@@ -123,7 +123,23 @@ export function packageRoot(): string {
   }
 }
 
+/** The one command that builds the addon, in an installed package and in a clone alike. */
+export const BUILD_NATIVE_COMMAND = 'npx expnet build-native';
+
 let addon: NativeAddon | undefined;
+
+/** Where the addon is loaded from: EXPNET_NATIVE, else native/build/Release/ of the package. */
+export function nativePath(): string {
+  return process.env['EXPNET_NATIVE'] ?? join(packageRoot(), 'native', 'build', 'Release', 'expnet_native.node');
+}
+
+/** Fails now, with the command that builds it, when the addon file is missing (a command calls it before reading its data). */
+export function assertNativeBuilt(): void {
+  const path = nativePath();
+  if (!existsSync(path)) {
+    throw new ExpnetError('NOT_FOUND', `the libtorch addon that training needs is not built (no ${path}): run \`${BUILD_NATIVE_COMMAND}\` (needs libtorch: Debian's libtorch-dev, or LIBTORCH=<libtorch folder>); inference does not need it`);
+  }
+}
 
 /**
  * The addon, loaded on first use (loading libtorch takes ~1.5 s). Before loading, OMP_WAIT_POLICY defaults to
@@ -133,10 +149,8 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
-  const path = process.env['EXPNET_NATIVE'] ?? join(packageRoot(), 'native', 'build', 'Release', 'expnet_native.node');
-  if (!existsSync(path)) {
-    throw new ExpnetError('NOT_FOUND', `the libtorch addon is not built (no ${path}); run \`npm run build:native\` (needs libtorch-dev, or LIBTORCH=<libtorch folder>)`);
-  }
+  assertNativeBuilt();
+  const path = nativePath();
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {

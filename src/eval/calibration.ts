@@ -2,7 +2,7 @@
  * Calibration of predicted probabilities: a reliability table (confidence vs accuracy in equal-width bins of
  * the top-class probability) and the expected / maximum calibration error.
  */
-import { argmax } from './metrics.js';
+import { argmax } from '../train/metrics.js';
 
 export interface ReliabilityBin {
   /** The bin covers (lo, hi]; the first bin also holds confidence 0. */

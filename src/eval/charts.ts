@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Calibration } from './calibration.js';
 import type { CvComparison, ModelComparison } from './compare.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../train/metrics.js';
 import type { CurvePoint } from './trainingLog.js';
 
 const FONT = { config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: null } } } as const;

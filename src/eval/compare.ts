@@ -4,7 +4,7 @@
  */
 import { ExpnetError } from '../errors.js';
 import type { CvSummary } from '../train/experiment.js';
-import { meanStd, metricsOfProbs } from './metrics.js';
+import { meanStd, metricsOfProbs } from '../train/metrics.js';
 import { correctness, type Predictions } from './predictions.js';
 import { mcnemar, pairedPermutationTest, type McNemarResult, type PairedTestResult } from './significance.js';
 

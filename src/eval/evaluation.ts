@@ -1,6 +1,6 @@
 /** One model on one split: metrics, calibration and the most confident mistakes, from its predictions. */
 import { calibrationOf, type Calibration } from './calibration.js';
-import { argmax, metricsOfProbs, type Metrics } from './metrics.js';
+import { argmax, metricsOfProbs, type Metrics } from '../train/metrics.js';
 import type { Predictions } from './predictions.js';
 
 export interface Mistake {

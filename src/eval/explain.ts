@@ -11,7 +11,7 @@ import { alignedGrayCrop } from '../infer/alignCrop.js';
 import type { RgbPixels } from '../infer/readImage.js';
 import type { Face, Recognizer } from '../infer/recognizer.js';
 import type { ExpNet } from '../nets/expNet.js';
-import { argmax } from './metrics.js';
+import { argmax } from '../train/metrics.js';
 import { expNetAt, gradCam, normaliseMap } from './gradCam.js';
 import { blendHeat, overlayPng, sampleMap } from './heatmap.js';
 

@@ -1,6 +1,6 @@
 /** HTML tables of the evaluation report (escaped, no scripts): per class, confusion counts, comparisons, folds. */
 import type { CvComparison, ModelComparison } from './compare.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../train/metrics.js';
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

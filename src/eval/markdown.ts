@@ -1,5 +1,5 @@
 /** Markdown tables of results (for docs/RESULTS.md): per-method mean ± std, per-class recall, confusion. */
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../train/metrics.js';
 
 const pct = (x: number): string => (100 * x).toFixed(1);
 

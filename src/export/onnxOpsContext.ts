@@ -5,8 +5,8 @@
  */
 import type { AttrValue as EngineAttr, NativeArray, ProgramRef, ProgramStep } from '../engine/native.js';
 import { ExpnetError } from '../errors.js';
-import type { AttrValue, GraphBuilder } from './onnx/graphBuilder.js';
-import type { ElemType } from './onnx/onnxTypes.js';
+import type { AttrValue, GraphBuilder } from '../formats/onnx/graphBuilder.js';
+import type { ElemType } from '../formats/onnx/onnxTypes.js';
 import type { ExportTrace, TracedSlot } from './onnxOpsTrace.js';
 
 /** ONNX TensorProto data types of the engine's dtypes. */

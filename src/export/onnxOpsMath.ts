@@ -2,7 +2,7 @@
  * ONNX nodes for the engine's math ops (native/src/ops_math.cc): elementwise arithmetic (tensor and scalar
  * forms, with torch's type promotion made explicit by Casts), comparisons, matmul and reductions.
  */
-import type { AttrValue } from './onnx/graphBuilder.js';
+import type { AttrValue } from '../formats/onnx/graphBuilder.js';
 import { normDim, type OpContext } from './onnxOpsContext.js';
 import type { OpEmitter } from './onnxOpsNn.js';
 

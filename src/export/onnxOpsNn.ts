@@ -2,8 +2,8 @@
  * ONNX nodes for the engine's nn ops (native/src/ops_nn.cc): convolution, batch norm, linear, activations,
  * pooling, dropout, resampling and padding. Attribute layouts follow the comments in ops_nn.cc.
  */
-import { foldBatchNorm } from './onnx/foldBatchNorm.js';
-import type { AttrValue } from './onnx/graphBuilder.js';
+import { foldBatchNorm } from '../formats/onnx/foldBatchNorm.js';
+import type { AttrValue } from '../formats/onnx/graphBuilder.js';
 import type { OpContext } from './onnxOpsContext.js';
 
 export type OpEmitter = (c: OpContext) => void;

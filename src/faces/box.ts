@@ -1,5 +1,11 @@
 /** Face boxes in pixels (x, y = top-left corner), IoU and border clipping as face-api.js computes them. */
 
+/** A point in continuous pixel coordinates (pixel (i, j) has its centre at (i + 0.5, j + 0.5)). */
+export interface Point {
+  x: number;
+  y: number;
+}
+
 export interface Box {
   x: number;
   y: number;

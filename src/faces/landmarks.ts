@@ -5,36 +5,13 @@ import type { Tensor } from '../engine/tensor.js';
 import { ExpnetError } from '../errors.js';
 import type { Landmarks68 } from '../nets/landmarks68.js';
 import { LANDMARKS68_INPUT } from '../nets/landmarks68.js';
-import type { Box } from './box.js';
+import type { Box, Point } from './box.js';
+import { landmarksToCrop } from './landmarksToCrop.js';
 import { toNetInput } from './netInput.js';
 import { cropImage, imageSize } from './rgbImage.js';
 
-export interface Point {
-  x: number;
-  y: number;
-}
-
-const f = Math.fround;
-
-/**
- * The net's 136 outputs (x0, y0, x1, y1, … relative to the centred-padded square) → 68 points in pixels of
- * the crop it saw (face-api `FaceLandmark68NetBase.postProcess`, float32 like its tensor math, then × size).
- */
-export function landmarksToCrop(raw: ArrayLike<number>, width: number, height: number, inputSize = LANDMARKS68_INPUT): Point[] {
-  if (raw.length !== 136) throw new ExpnetError('BAD_INPUT', `landmarksToCrop: expected 136 values, got ${raw.length}`);
-  const scale = inputSize / Math.max(width, height);
-  const sw = width * scale;
-  const sh = height * scale;
-  const padX = sw < sh ? Math.abs(sw - sh) / 2 : 0;
-  const padY = sh < sw ? Math.abs(sw - sh) / 2 : 0;
-  const out: Point[] = [];
-  for (let i = 0; i < 68; i++) {
-    const rx = f(f(f(f(raw[2 * i] as number) * inputSize) - f(padX)) / f(sw));
-    const ry = f(f(f(f(raw[2 * i + 1] as number) * inputSize) - f(padY)) / f(sh));
-    out.push({ x: rx * width, y: ry * height });
-  }
-  return out;
-}
+export type { Point } from './box.js';
+export { landmarksToCrop } from './landmarksToCrop.js';
 
 /**
  * 68 landmarks (iBUG order) in pixels of `image` [1, 3, H, W] (RGB, 0..255). With a `box` (a detection), the
@@ -57,5 +34,5 @@ export function detectLandmarks(net: Landmarks68, image: Tensor, box?: Box): Poi
   if (!res) return null;
   const dx = box?.x ?? 0;
   const dy = box?.y ?? 0;
-  return landmarksToCrop(res.raw, res.width, res.height).map((p) => ({ x: p.x + dx, y: p.y + dy }));
+  return landmarksToCrop(res.raw, res.width, res.height, LANDMARKS68_INPUT).map((p) => ({ x: p.x + dx, y: p.y + dy }));
 }

@@ -1,6 +1,6 @@
 /** The aligned gray face crop the expression net sees: a similarity warp of the photo onto a template. */
-import { alignmentPoints, similarityTransform, invertSimilarity, type AlignTemplate } from '../faces/align.js';
-import type { Point } from '../faces/landmarks.js';
+import type { Point } from '../faces/box.js';
+import { alignmentPoints, similarityTransform, invertSimilarity, type AlignTemplate } from '../faces/similarity.js';
 import type { RgbPixels } from './readImage.js';
 
 /**

@@ -4,10 +4,12 @@
  * Only anchors above the score threshold are decoded (NMS never looks at the others); every face of a photo goes
  * through the landmark net and the classifier in one batch each.
  */
-import type { AlignTemplate } from '../faces/align.js';
-import type { FaceDetection } from '../faces/box.js';
+import type { ExpressionLabel } from '../data/labels.js';
+import { ExpnetError } from '../errors.js';
+import type { Box, FaceDetection, Point } from '../faces/box.js';
 import { decodeSsdBoxes, decodeSsdFaces, SSD_FACE_DEFAULTS, type SsdFaceOptions } from '../faces/decodeSsdFaces.js';
-import { landmarksToCrop, type Point } from '../faces/landmarks.js';
+import { landmarksToCrop } from '../faces/landmarksToCrop.js';
+import type { AlignTemplate } from '../faces/similarity.js';
 import { alignedGrayCrop } from './alignCrop.js';
 import type { InferSession } from './ortSession.js';
 import type { RgbPixels } from './readImage.js';
@@ -31,13 +33,14 @@ export const DEFAULT_DETECTOR_PRECISION: DetectorPrecision = 'int8';
 
 export interface Face {
   /** In pixels of the (EXIF-rotated) image. */
-  box: { x: number; y: number; width: number; height: number };
+  box: Box;
   score: number;
   /** 68 points (iBUG order) in image pixels; empty for crop inputs. */
   landmarks: Point[];
-  /** Probability per label, in the model card's label order. */
-  expressions: Record<string, number>;
-  label: string;
+  /** Probability per label of the model (its card's labels, in their order; a model may lack some expressions). */
+  expressions: Partial<Record<ExpressionLabel, number>>;
+  /** The most probable label. */
+  label: ExpressionLabel;
   confidence: number;
 }
 
@@ -50,7 +53,7 @@ export interface PipelineNets {
   anchors: Float32Array;
   landmarker: InferSession;
   classifier: InferSession;
-  labels: readonly string[];
+  labels: readonly ExpressionLabel[];
   /** The classifier's gray input side. */
   inputSize: number;
   template: AlignTemplate;
@@ -78,15 +81,17 @@ export function softmax(z: ArrayLike<number>): Float32Array {
 }
 
 /** A result face from a box, its landmarks and its probabilities (labels in the card's order). */
-export function toFace(labels: readonly string[], box: FaceDetection, landmarks: Point[], probs: ArrayLike<number>): Face {
-  const expressions: Record<string, number> = {};
+export function toFace(labels: readonly ExpressionLabel[], box: FaceDetection, landmarks: Point[], probs: ArrayLike<number>): Face {
+  const expressions: Partial<Record<ExpressionLabel, number>> = {};
   let best = 0;
   labels.forEach((l, i) => {
     expressions[l] = probs[i] ?? 0;
     if ((probs[i] ?? 0) > (probs[best] ?? 0)) best = i;
   });
+  const label = labels[best];
+  if (label === undefined) throw new ExpnetError('BAD_MODEL', 'toFace: the expression model has no labels');
   const { x, y, width, height } = box;
-  return { box: { x, y, width, height }, score: box.score, landmarks, expressions, label: labels[best] ?? '', confidence: probs[best] ?? 0 };
+  return { box: { x, y, width, height }, score: box.score, landmarks, expressions, label, confidence: probs[best] ?? 0 };
 }
 
 /** Face boxes from the detector's [1, K, 5] output (ty, tx, th, tw, score per anchor). */

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExpnetError } from '../errors.js';
-import type { AlignTemplate } from '../faces/align.js';
+import { modelLabels, type ExpressionLabel } from '../data/labels.js';
+import type { AlignTemplate } from '../faces/similarity.js';
 import type { ModelCard } from '../nets/modelCard.js';
 import { FER_CROP_TEMPLATE } from './alignCrop.js';
 
@@ -28,6 +29,8 @@ export interface ModelBundle {
   expression: string;
   anchors: Float32Array;
   card: BundledCard;
+  /** The card's labels, checked to be canonical expression names. */
+  labels: readonly ExpressionLabel[];
   template: AlignTemplate;
 }
 
@@ -55,6 +58,7 @@ export function loadBundle(modelDir?: string, expressionModel = DEFAULT_EXPRESSI
   if (!Array.isArray(card.labels) || card.labels.length === 0 || !card.input?.size) {
     throw new ExpnetError('BAD_MODEL', `${cardPath}: a model card needs labels and input.size`);
   }
+  const labels = modelLabels(card.labels, cardPath);
   const raw = readFileSync(need(join(dir, ANCHORS_FILE), 'the SSD anchors'));
   const anchors = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   return {
@@ -64,6 +68,7 @@ export function loadBundle(modelDir?: string, expressionModel = DEFAULT_EXPRESSI
     expression: need(join(dir, `${expressionModel}.onnx`), `expression model '${expressionModel}'`),
     anchors,
     card,
+    labels,
     template: card.alignment ?? FER_CROP_TEMPLATE,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
+import type { ExpressionLabel } from '../data/labels.js';
 import type { SsdFaceOptions } from '../faces/decodeSsdFaces.js';
 import { ExpnetError } from '../errors.js';
 import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
@@ -66,13 +67,14 @@ export class Recognizer {
     const [detector, landmarker, classifier] = await Promise.all([createSession(det.model, s), createSession(bundle.landmarks, s), createSession(bundle.expression, s)]);
     const nets: PipelineNets = {
       detector, detectorSize: size, anchors: det.anchors, landmarker, classifier,
-      labels: bundle.card.labels, inputSize: bundle.card.input.size, template: bundle.template,
+      labels: bundle.labels, inputSize: bundle.card.input.size, template: bundle.template,
     };
     return new Recognizer(bundle, nets, precision, options);
   }
 
-  get labels(): readonly string[] {
-    return this.bundle.card.labels;
+  /** The expression model's labels, in its output order. */
+  get labels(): readonly ExpressionLabel[] {
+    return this.bundle.labels;
   }
 
   /** The detector's square input side in use. */

@@ -7,7 +7,7 @@
  * anchors for the size come from `ssdAnchors(size)`.
  */
 import { ExpnetError } from '../errors.js';
-import { decodeModel, encodeModel, type AttributeSpec, type NodeSpec, type TensorSpec } from '../export/onnx/index.js';
+import { decodeModel, encodeModel, type AttributeSpec, type NodeSpec, type TensorSpec } from '../formats/onnx/index.js';
 import { ssdGrids } from './ssdAnchors.js';
 
 function int64s(name: string, values: readonly number[]): TensorSpec {

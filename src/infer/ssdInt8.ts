@@ -6,10 +6,10 @@
  * channel (max |w| / 127), biases int32 at the input scale × weight scale. The box-predictor heads (no ReLU6)
  * and the first FLOAT_CONVS convolutions stay float32. Zero points are made by Cast nodes from int32 constants
  * and weights are quantised by QuantizeLinear on their float constants (ONNX Runtime folds both at load), so the
- * graph needs no 8-bit tensor types in the file (src/export/onnx writes float and int tensors only).
+ * graph needs no 8-bit tensor types in the file (src/formats/onnx writes float and int tensors only).
  */
 import { ExpnetError } from '../errors.js';
-import { decodeModel, encodeModel, tensorValues, type AttributeSpec, type NodeSpec, type TensorSpec } from '../export/onnx/index.js';
+import { decodeModel, encodeModel, tensorValues, type AttributeSpec, type NodeSpec, type TensorSpec } from '../formats/onnx/index.js';
 
 /**
  * The first convolutions (conv0 and MobileNet pair 1, at half the input resolution) stay float32: quantising them

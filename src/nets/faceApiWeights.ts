@@ -3,8 +3,8 @@
  * converts them to PyTorch layouts, and fails loudly on anything left over.
  */
 import type { Module, RawTensor } from '../engine/module.js';
-import type { TfjsTensor, TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
-import { denseToLinear, depthwiseToOihw, hwioToOihw, takeWeight } from '../export/tfjsLayout.js';
+import type { TfjsTensor, TfjsWeightMap } from '../formats/tfjs/tfjsDecodeWeights.js';
+import { denseToLinear, depthwiseToOihw, hwioToOihw, takeWeight } from '../formats/tfjs/tfjsLayout.js';
 import { ExpnetError } from '../errors.js';
 
 const raw = (shape: readonly number[], data: Float32Array): RawTensor => ({ dtype: 'float32', shape, data });

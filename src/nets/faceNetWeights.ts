@@ -1,7 +1,7 @@
 /** Imports face-api.js's face_recognition_model weights into a FaceNet (scale/offset folded into the convs). */
-import { loadFaceApiWeights } from '../export/tfjsManifest.js';
-import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
-import { denseToLinear, hwioToOihw, takeWeight } from '../export/tfjsLayout.js';
+import { loadFaceApiWeights } from '../formats/tfjs/tfjsManifest.js';
+import type { TfjsWeightMap } from '../formats/tfjs/tfjsDecodeWeights.js';
+import { denseToLinear, hwioToOihw, takeWeight } from '../formats/tfjs/tfjsLayout.js';
 import { ExpnetError } from '../errors.js';
 import type { RawTensor } from '../engine/module.js';
 import { withWeights } from './faceApiWeights.js';

@@ -1,7 +1,7 @@
 /** Imports face-api.js's face_landmark_68_model weights into a Landmarks68 (every tfjs weight used exactly once). */
 import type { RawTensor } from '../engine/module.js';
-import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
-import { loadFaceApiWeights } from '../export/tfjsManifest.js';
+import type { TfjsWeightMap } from '../formats/tfjs/tfjsDecodeWeights.js';
+import { loadFaceApiWeights } from '../formats/tfjs/tfjsManifest.js';
 import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { FEATURE_EXTRACTOR_CHANNELS, Landmarks68 } from './landmarks68.js';
 

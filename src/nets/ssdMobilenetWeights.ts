@@ -1,7 +1,7 @@
 /** Imports face-api.js's ssd_mobilenetv1_model weights into an SsdMobilenet (every weight used once). */
 import type { RawTensor } from '../engine/module.js';
-import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
-import { loadFaceApiWeights } from '../export/tfjsManifest.js';
+import type { TfjsWeightMap } from '../formats/tfjs/tfjsDecodeWeights.js';
+import { loadFaceApiWeights } from '../formats/tfjs/tfjsManifest.js';
 import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { SSD_BOX_PREDICTORS, SSD_EXTRA_LAYERS, SSD_MOBILENET_PAIRS, SSD_NUM_ANCHORS, SsdMobilenet } from './ssdMobilenet.js';
 

@@ -1,7 +1,7 @@
 /** Imports face-api.js's tiny_face_detector_model weights into a TinyFaceDetector (every weight used once). */
 import type { RawTensor } from '../engine/module.js';
-import type { TfjsWeightMap } from '../export/tfjsDecodeWeights.js';
-import { loadFaceApiWeights } from '../export/tfjsManifest.js';
+import type { TfjsWeightMap } from '../formats/tfjs/tfjsDecodeWeights.js';
+import { loadFaceApiWeights } from '../formats/tfjs/tfjsManifest.js';
 import { FaceApiWeightReader, withWeights } from './faceApiWeights.js';
 import { takeSeparableConv } from './landmarks68Weights.js';
 import { TINY_FACE_CHANNELS, TinyFaceDetector } from './tinyFaceDetector.js';

@@ -21,7 +21,7 @@ import { isMainProcess } from '../engine/distributed.js';
 import { resolvePrecision } from '../engine/autocast.js';
 import { writeFileAtomic } from '../engine/safetensors.js';
 import { ExpnetError } from '../errors.js';
-import { addConfusions, meanStd, metricsOfProbs, type Metrics } from '../eval/metrics.js';
+import { addConfusions, meanStd, metricsOfProbs, type Metrics } from './metrics.js';
 import type { Method, TrainConfig } from './config.js';
 import { loadImageSet, type ImageSet } from './imageSet.js';
 import { childContext, type RunContext } from './runContext.js';

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import * as tfjs from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
-import { modelDir } from '../../src/export/tfjsManifest.js';
+import { modelDir } from '../../src/formats/tfjs/tfjsManifest.js';
 
 const tf = faceapi.tf;
 type Tensor = faceapi.tf.Tensor;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, type FloatTensor } from '../../src/export/onnx/index.js';
+import { GraphBuilder, type FloatTensor } from '../../src/formats/onnx/index.js';
 
 export { seededRandom } from './gradcheck.js';
 

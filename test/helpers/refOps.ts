@@ -1,6 +1,6 @@
 /** Straightforward reference implementations (float64 accumulation) of the ONNX ops the writer emits. */
 
-import type { BatchNormParams, FloatTensor } from '../../src/export/onnx/index.js';
+import type { BatchNormParams, FloatTensor } from '../../src/formats/onnx/index.js';
 
 export type T = FloatTensor;
 type Quad = readonly [number, number, number, number];

@@ -1,11 +1,12 @@
 /** Boxes, labels and probability bars over the frame on a 2d canvas. */
+import type { ExpressionLabel } from '../../src/data/labels.js';
 import type { WebFace } from './webRecognizer.js';
 
 const COLOURS: Record<string, string> = {
   anger: '#e53935', disgust: '#8e24aa', fear: '#5e35b1', happy: '#fdd835', sadness: '#1e88e5', surprise: '#fb8c00', neutral: '#9e9e9e',
 };
 
-export function drawFaces(ctx: CanvasRenderingContext2D, faces: readonly WebFace[], labels: readonly string[]): void {
+export function drawFaces(ctx: CanvasRenderingContext2D, faces: readonly WebFace[], labels: readonly ExpressionLabel[]): void {
   const unit = Math.max(12, Math.round(ctx.canvas.width / 50));
   ctx.lineWidth = Math.max(2, unit / 6);
   ctx.font = `${unit}px system-ui, sans-serif`;

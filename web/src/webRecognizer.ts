@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, type Face, type PipelineNets } from '../../src/infer/facePipeline.js';
+import { modelLabels, type ExpressionLabel } from '../../src/data/labels.js';
 import { FER_CROP_TEMPLATE } from '../../src/infer/alignCrop.js';
 import type { BundledCard } from '../../src/infer/modelBundle.js';
 import { InferSession } from '../../src/infer/ortSession.js';
@@ -71,13 +72,13 @@ export class WebRecognizer {
     const [d, l, c] = await Promise.all([det.model, lm!, cls!].map((m) => InferSession.open(ort, m, opts)));
     const nets: PipelineNets = {
       detector: d!, detectorSize: size, anchors: det.anchors, landmarker: l!, classifier: c!,
-      labels: card.labels, inputSize: card.input.size, template: card.alignment ?? FER_CROP_TEMPLATE,
+      labels: modelLabels(card.labels, `${base}expnet-fer2013.json`), inputSize: card.input.size, template: card.alignment ?? FER_CROP_TEMPLATE,
     };
     return new WebRecognizer(card, backend, nets, options.minConfidence ?? 0.5);
   }
 
-  get labels(): readonly string[] {
-    return this.card.labels;
+  get labels(): readonly ExpressionLabel[] {
+    return this.nets.labels;
   }
 
   /** Every face of one frame (an image, a video or a canvas), in its pixels. */

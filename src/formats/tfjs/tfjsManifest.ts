@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError } from '../../errors.js';
 import { tfjsByteLength, tfjsDecodeWeights } from './tfjsDecodeWeights.js';
 import type { TfjsQuantization, TfjsWeightMap, TfjsWeightSpec } from './tfjsDecodeWeights.js';
 
@@ -25,9 +25,17 @@ export const FACE_API_MODELS = [
 ] as const;
 export type FaceApiModelName = (typeof FACE_API_MODELS)[number];
 
+/** The face-api.js package, an optional peer dependency: only training (the teacher) and `expnet bundle` need it. */
+export const FACE_API_PACKAGE = '@vladmandic/face-api';
+
 /** Absolute path of the face-api model folder inside node_modules. */
 export function modelDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve(`${FACE_API_PACKAGE}/package.json`);
+  } catch (cause) {
+    throw new ExpnetError('NOT_FOUND', `the face-api.js weights are not installed (needed for training and \`expnet bundle\`, not for predict): run \`npm install ${FACE_API_PACKAGE}@1.7\``, { cause });
+  }
   return path.join(path.dirname(pkg), 'model');
 }
 

@@ -1,4 +1,4 @@
-/** ONNX writer: plain data in, .onnx bytes out; independent of the tensor engine. */
+/** ONNX files as plain data: the protobuf writer and reader, a graph builder and layer emitters; independent of the tensor engine. */
 
 export * from './onnxTypes.js';
 export { encodeModel } from './encodeModel.js';

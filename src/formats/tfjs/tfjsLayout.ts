@@ -1,5 +1,5 @@
 /** Converting tfjs weight layouts to PyTorch's (what expnet modules use). */
-import { ExpnetError } from '../errors.js';
+import { ExpnetError } from '../../errors.js';
 import type { TfjsTensor, TfjsWeightMap } from './tfjsDecodeWeights.js';
 
 /** The named tensor, checked for rank and (optionally) shape; loud when missing. */

@@ -1,4 +1,4 @@
-import { ExpnetError } from '../errors.js';
+import { ExpnetError } from '../../errors.js';
 import { tfjsFloat16ToFloat32 } from './tfjsFloat16.js';
 
 /** How a tfjs weight is stored in the shard: `value = q·scale + min` (uint8/uint16) or IEEE half (float16). */

@@ -1,0 +1,16 @@
+/**
+ * `expnet`: the Recognizer (detect → 68 landmarks → align → classify every face of a photo on ONNX Runtime, no
+ * libtorch), its types and errors. The engine is `expnet/engine`, training is `expnet/train`, the browser
+ * recognizer is `expnet/web`.
+ */
+export { createRecognizer, Recognizer, type ImageResult, type RecognizerOptions } from './infer/recognizer.js';
+export type { DetectorPrecision, Face } from './infer/facePipeline.js';
+export type { Box, Point } from './faces/box.js';
+export type { SsdFaceOptions } from './faces/decodeSsdFaces.js';
+export type { ImageInput, RawImage } from './infer/readImage.js';
+export type { SessionOptions } from './infer/ortSession.js';
+export { bundledModelDir, DEFAULT_EXPRESSION_MODEL, loadBundle, type BundledCard, type ModelBundle } from './infer/modelBundle.js';
+export { annotatePng, overlaySvg } from './infer/annotate.js';
+export { EXPRESSION_LABELS, isExpressionLabel, type ExpressionLabel as Expression } from './data/labels.js';
+export { ExpnetError, type ExpnetErrorCode } from './errors.js';
+export { expnetVersion } from './version.js';
