@@ -64,7 +64,7 @@ const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (set EXPNET_CHR
 test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_000 }, async (t) => {
   if (pw === null) return;
   const work = mkdtempSync(join(tmpdir(), 'expnet-web-'));
-  const dist = await buildWeb(join(work, 'dist'));
+  const { dir: dist } = await buildWeb(join(work, 'dist'));
   const y4m = join(work, 'astronaut.y4m');
   writeFileSync(y4m, await y4mOf(SAMPLE, 640, 480, 2));
   const app = Fastify();

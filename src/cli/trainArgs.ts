@@ -7,7 +7,7 @@ import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
 import { setNumThreads } from '../engine/runtime.js';
-import { progressBar } from './progressBar.js';
+import { progressBar, type ProgressBar } from './progressBar.js';
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string' },
@@ -22,6 +22,7 @@ export const TRAIN_OPTIONS = {
   threads: { type: 'string' },
   device: { type: 'string' },
   quiet: { type: 'boolean' },
+  keep: { type: 'string' },
 } as const;
 
 /** `expnet train` only: local workers (--nproc), hosts, or this process's place in a group started elsewhere. */
@@ -80,6 +81,7 @@ export interface TrainArgs {
   threads?: string | undefined;
   device?: string | undefined;
   quiet?: boolean | undefined;
+  keep?: string | undefined;
 }
 
 /** `a.b.c=value` → { a: { b: { c: value } } }; the value is JSON when it parses, else a string. */
@@ -113,6 +115,8 @@ export interface Prepared {
   data: string;
   format: DataFormat;
   ctx: RunContext;
+  /** The progress bar of rank 0 (null on other ranks). */
+  bar: ProgressBar | null;
 }
 
 /** This process's place on its host in a data-parallel run: LOCAL_RANK (set by the launcher), else the global rank. */
@@ -144,9 +148,10 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const out = a.out ?? defaultOut;
   if (rank > 0) {
     const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
-    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} } };
+    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} }, bar: null };
   }
-  const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
+  const bar = progressBar(process.stderr, a.quiet ?? false);
+  const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: bar });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
-  return { cfg: local, data: a.data, format, ctx };
+  return { cfg: local, data: a.data, format, ctx, bar };
 }

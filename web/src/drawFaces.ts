@@ -1,37 +1,29 @@
-/** Boxes, labels and probability bars over the frame on a 2d canvas. */
-import type { WebFace } from './webRecognizer.js';
+/** The shared annotation layout (src/infer/annotationLayout.ts, as the CLI's PNGs) drawn on a 2d canvas. */
+import { DEFAULT_COLOUR, LABEL_COLOURS, type AnnotationLayout, type LayoutText } from '../../src/infer/annotationLayout.js';
 
-const COLOURS: Record<string, string> = {
-  anger: '#e53935', disgust: '#8e24aa', fear: '#5e35b1', happy: '#fdd835', sadness: '#1e88e5', surprise: '#fb8c00', neutral: '#9e9e9e',
-};
-
-export function drawFaces(ctx: CanvasRenderingContext2D, faces: readonly WebFace[], labels: readonly string[]): void {
-  const unit = Math.max(12, Math.round(ctx.canvas.width / 50));
-  ctx.lineWidth = Math.max(2, unit / 6);
-  ctx.font = `${unit}px system-ui, sans-serif`;
+/** Draws `layout` over what the canvas shows (the canvas is sized to layout.width × layout.height). */
+export function drawLayout(ctx: CanvasRenderingContext2D, l: AnnotationLayout): void {
+  ctx.lineWidth = l.lineWidth;
+  ctx.font = `${l.font}px "DejaVu Sans", system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  for (const f of faces) {
-    const colour = COLOURS[f.label] ?? '#00e676';
+  const text = (t: LayoutText, colour: string): void => {
+    ctx.fillStyle = colour;
+    ctx.fillText(t.text, t.x, t.y);
+  };
+  for (const f of l.faces) {
+    const colour = LABEL_COLOURS[f.label] ?? DEFAULT_COLOUR;
     ctx.strokeStyle = colour;
     ctx.strokeRect(f.box.x, f.box.y, f.box.width, f.box.height);
-    const title = `${f.label} ${(100 * f.confidence).toFixed(0)}%`;
+    if (f.tag) text(f.tag, colour);
     ctx.fillStyle = 'rgba(0,0,0,0.6)';
-    ctx.fillRect(f.box.x, f.box.y - unit * 1.3, ctx.measureText(title).width + unit * 0.6, unit * 1.3);
-    ctx.fillStyle = colour;
-    ctx.fillText(title, f.box.x + unit * 0.3, f.box.y - unit * 1.15);
-    // probability bars under the box (or inside it when the box reaches the bottom)
-    const barW = Math.max(f.box.width, unit * 8);
-    const rowH = unit * 1.1;
-    let y = f.box.y + f.box.height + 4;
-    if (y + rowH * labels.length > ctx.canvas.height) y = Math.max(0, ctx.canvas.height - rowH * labels.length);
-    ctx.fillStyle = 'rgba(0,0,0,0.55)';
-    ctx.fillRect(f.box.x, y, barW, rowH * labels.length);
-    labels.forEach((label, i) => {
-      const p = f.expressions[label] ?? 0;
-      ctx.fillStyle = COLOURS[label] ?? '#00e676';
-      ctx.fillRect(f.box.x + unit * 5, y + i * rowH + rowH * 0.2, (barW - unit * 5.2) * p, rowH * 0.6);
-      ctx.fillStyle = '#fff';
-      ctx.fillText(label, f.box.x + unit * 0.2, y + i * rowH + rowH * 0.05);
-    });
+    ctx.fillRect(f.panel.x, f.panel.y, f.panel.width, f.panel.height);
+    text(f.header, colour);
+    for (const r of f.rows) {
+      ctx.fillStyle = 'rgba(255,255,255,0.15)';
+      ctx.fillRect(r.track.x, r.track.y, r.track.width, r.track.height);
+      ctx.fillStyle = LABEL_COLOURS[r.label] ?? DEFAULT_COLOUR;
+      ctx.fillRect(r.track.x, r.track.y, r.track.width * r.probability, r.track.height);
+      text(r.text, '#fff');
+    }
   }
 }
