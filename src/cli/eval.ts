@@ -24,7 +24,8 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   --run DIR          training curves from DIR/metrics.jsonl (default: the model's or the CV run's folder)
   --out DIR          write report.html (self-contained), report.json, predictions-*.json, charts/*.svg
   --png              also write the charts as PNG        --mistakes N   gallery size (default 24)
-  --json             print the metrics as JSON on stdout (instead of the summary)`;
+  --json             print the metrics as JSON on stdout (instead of the summary)
+  The summary line of a model says how many samples were scored and which were dropped (classes it lacks).`;
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 

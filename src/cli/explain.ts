@@ -36,14 +36,14 @@ export const EXPLAIN_OPTIONS = {
 } as const;
 
 /** The net to explain and its labels: a training .safetensors (with its card), else a bundled ONNX model and card. */
-function explainedNet(model: string | undefined, models: string | undefined): { net: ExpNet; labels: readonly string[]; name: string } {
+function explainedNet(model: string | undefined, models: string | undefined): { net: ExpNet; labels: readonly string[] } {
   if (model?.endsWith('.safetensors')) {
     const { model: net, card } = loadExpNetModel(model);
-    return { net, labels: card.labels, name: model };
+    return { net, labels: card.labels };
   }
   const bundle = loadBundle(models, model ?? DEFAULT_EXPRESSION_MODEL);
   if (!bundle.card.config) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: its card has no ExpNet config to rebuild the net from`);
-  return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels, name: bundle.expression };
+  return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels };
 }
 
 export async function explainCommand(argv: string[]): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * Where the annotations of a photo go — one layout for the CLI's PNGs (annotate.ts, SVG) and the browser's
- * canvas (web/src/drawFaces.ts). Each face gets a box and a probability panel (a header "label 93%" and one bar
+ * canvas (web/src/drawLayout.ts). Each face gets a box and a probability panel (a header "label 93%" and one bar
  * per label). Panels never overlap each other and never leave the canvas: they are placed next to their face
  * (right, left, below or above, never over a face), shrinking the type down to a minimum; when
  * they still do not fit, the canvas grows a side strip where the panels are stacked, numbered like their faces.

@@ -6,7 +6,7 @@
  * then 1 or 2 Gemms; every weight's shape is checked against the card's config, nothing is guessed.
  */
 import { readFileSync } from 'node:fs';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError, fsReason } from '../errors.js';
 import { decodeModel, tensorValues, type GraphSpec, type TensorSpec } from '../export/onnx/index.js';
 import { tensor } from '../engine/creation.js';
 import { noGrad } from '../engine/runtime.js';
@@ -63,7 +63,7 @@ export function loadExpNetOnnx(path: string, config: ExpNetConfig): ExpNet {
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new ExpnetError('NOT_FOUND', `${path}: cannot read the ONNX model (${(err as Error).message})`, { cause: err });
+    throw new ExpnetError('NOT_FOUND', `${path}: cannot read the ONNX model (${fsReason(err)})`, { cause: err });
   }
   return expNetFromOnnx(bytes, config, path);
 }

@@ -3,7 +3,7 @@
  * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas.
  */
 import { layoutAnnotations } from '../../src/infer/annotationLayout.js';
-import { drawLayout } from './drawFaces.js';
+import { drawLayout } from './drawLayout.js';
 import { WebRecognizer, type WebFace } from './webRecognizer.js';
 
 /** What the page exposes for tests and curious users (window.expnet). */
