@@ -141,4 +141,4 @@ export async function trainCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
+const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
