@@ -19,3 +19,11 @@ export class ExpnetError extends Error {
     this.code = code;
   }
 }
+
+const FS_REASONS: Readonly<Record<string, string>> = { ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'not permitted', EISDIR: 'is a folder', ENOTDIR: 'a parent is not a folder', ENOSPC: 'no space left on the device' };
+
+/** Why a file operation failed, without the path (node's messages repeat it: the caller names the file once). */
+export function fsReason(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' ? FS_REASONS[code] : undefined) ?? (err instanceof Error ? err.message : String(err));
+}

@@ -201,6 +201,9 @@ describe('eval: predictions, report, comparison, CLI', () => {
     const c = cli('eval', join(root, 'manifest.csv'), '--model', trained, '--model', only2);
     assert.equal(c.status, 0, c.stderr);
     assert.match(c.stdout, /tiny-trained − two-class: .* McNemar p = /);
+    // the summary says what each number is computed on
+    assert.match(c.stdout, /^tiny-trained on .*: 24 scored; accuracy/m);
+    assert.match(c.stdout, /^two-class on .*: 16 scored, 8 surprise dropped \(a class the model lacks\); accuracy/m);
 
     const p = cli('eval', root, '--predictions', join(out, 'predictions-1.json'), '--model', trained, '--json');
     assert.equal(p.status, 0, p.stderr);

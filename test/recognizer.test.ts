@@ -100,7 +100,8 @@ describe('recognizer (detect → landmarks → align → classify on ONNX Runtim
     const run = (...args: string[]) => spawnSync(process.execPath, [...process.execArgv, main, 'predict', '--models', dir, '--model', 'test-model', ...args], { encoding: 'utf8' });
     const t = run(astronaut);
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout, /face 1 +box \d+,\d+/);
+    assert.match(t.stdout, /^file +face +box/);
+    assert.match(t.stdout, /astronaut\.png +1 +\d+,\d+ \d+×\d+ /);
     const j = run('--json', astronaut);
     const parsed = JSON.parse(j.stdout) as { labels: string[]; results: { faces: unknown[] }[] };
     assert.deepEqual(parsed.labels, LABELS);
@@ -112,6 +113,14 @@ describe('recognizer (detect → landmarks → align → classify on ONNX Runtim
     const b = run(astronaut, badFile);
     assert.equal(b.status, 4);
     assert.match(b.stderr, /bad\.jpg/);
+    assert.equal(b.stderr.split('bad.jpg').length, 2, `the path once: ${b.stderr}`);
+    const bj = JSON.parse(run('--json', '--no-landmarks', astronaut, badFile).stdout) as { results: { input: string; error?: string; faces: { landmarks?: unknown }[] }[] };
+    assert.equal(bj.results.length, 2, 'the failed input has its entry');
+    assert.match(bj.results[1]?.error ?? '', /not a readable image/);
+    assert.equal(bj.results[0]?.faces[0]?.landmarks, undefined);
+    const bc = run('--csv', astronaut, badFile).stdout.trim().split('\n');
+    assert.equal(bc.length, 3);
+    assert.match(bc[2] ?? '', /bad\.jpg,0,.*,not a readable image/);
     assert.equal(run(join(tmpdir(), 'expnet-no-such-*.png')).status, 3);
     const exact = run('--json', '--detector-size', '512', '--detector-precision', 'float32', astronaut);
     assert.equal(exact.status, 0, exact.stderr);

@@ -1,11 +1,13 @@
 /**
  * The browser app end to end in headless Chromium (playwright-core + /usr/bin/chromium): build web/ into a temp
- * dir, serve it with webRoutes, feed the sample photo (one face, 'happy'), then the webcam path on Chromium's
- * fake capture from a .y4m of the same photo, measuring frames per second; a screenshot is left in the temp dir.
+ * dir, serve it with webRoutes; the page opens on the bundled sample (one face, 'happy'), then takes a photo from
+ * the file picker, a drop and a paste, then the webcam path on Chromium's fake capture from a .y4m of the same
+ * photo, measuring frames per second; every file is fetched once, Brotli-compressed where the build made a .br
+ * (Content-Encoding + Vary). Screenshots are left in the temp dir.
  * Skips when Chromium or playwright-core is absent. EXPNET_CHROMIUM overrides the browser path.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -35,6 +37,8 @@ interface PageState {
   fps: number;
   frames: number;
   error: string | null;
+  source: string;
+  placement: string;
 }
 
 /** A YUV4MPEG2 (4:2:0) clip of `frames` copies of an image, for --use-file-for-fake-video-capture. */
@@ -64,10 +68,16 @@ const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (set EXPNET_CHR
 test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_000 }, async (t) => {
   if (pw === null) return;
   const work = mkdtempSync(join(tmpdir(), 'expnet-web-'));
-  const dist = await buildWeb(join(work, 'dist'));
+  const built = await buildWeb(join(work, 'dist'));
+  const dist = built.dir;
   const y4m = join(work, 'astronaut.y4m');
   writeFileSync(y4m, await y4mOf(SAMPLE, 640, 480, 2));
   const app = Fastify();
+  const served = new Map<string, number>();
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0] ?? '';
+    served.set(path, (served.get(path) ?? 0) + 1);
+  });
   assert.equal(webRoutes(app, { dir: dist }), true);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await pw.chromium.launch({
@@ -79,25 +89,72 @@ test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    const fetched = new Map<string, number>();
+    const transfers: { path: string; encoding: string; vary: string; bytes: number }[] = [];
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      fetched.set(path, (fetched.get(path) ?? 0) + 1);
+    });
+    page.on('response', (r) => {
+      const h = r.headers();
+      transfers.push({ path: new URL(r.url()).pathname, encoding: h['content-encoding'] ?? '', vary: h['vary'] ?? '', bytes: Number(h['content-length'] ?? 0) });
+    });
     await page.goto(`${url}/`);
     assert.match((await page.textContent('#privacy')) ?? '', /Nothing is uploaded/);
     const state = (): Promise<PageState> => page.evaluate(() => (globalThis as unknown as { expnet: PageState }).expnet);
-    await page.waitForFunction(() => {
-      const s = (globalThis as unknown as { expnet?: PageState }).expnet;
-      return s !== undefined && (s.ready || s.error !== null);
-    }, undefined, { timeout: 120_000 });
-    const loaded = await state();
-    assert.equal(loaded.error, null, `page error: ${loaded.error}\n${logs.join('\n')}`);
-    t.diagnostic(`backend: ${loaded.backend}, crossOriginIsolated: ${await page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated)}`);
+    const framesAtLeast = (n: number): Promise<unknown> =>
+      page.waitForFunction((k) => {
+        const s = (globalThis as unknown as { expnet?: PageState }).expnet;
+        return s !== undefined && (s.frames >= k || s.error !== null);
+      }, n, { timeout: 120_000 });
 
-    // the photo path
-    await page.setInputFiles('#photo', SAMPLE);
-    await page.waitForFunction(() => (globalThis as unknown as { expnet: PageState }).expnet.frames >= 1 || (globalThis as unknown as { expnet: PageState }).expnet.error !== null, undefined, { timeout: 60_000 });
-    const photo = await state();
-    assert.equal(photo.error, null, `page error: ${photo.error}`);
-    assert.equal(photo.faces.length, 1, `faces: ${JSON.stringify(photo.faces)}`);
-    assert.equal(photo.faces[0]?.label, 'happy');
-    t.diagnostic(`photo: ${photo.faces.map((f) => `${f.label} ${f.confidence.toFixed(3)}`).join(', ')}; status: ${await page.textContent('#status')}`);
+    // opens on the bundled sample, annotated once the models are loaded
+    await framesAtLeast(1);
+    const opened = await state();
+    assert.equal(opened.error, null, `page error: ${opened.error}\n${logs.join('\n')}`);
+    assert.equal(opened.source, 'sample');
+    assert.equal(opened.faces.length, 1, `faces: ${JSON.stringify(opened.faces)}`);
+    assert.equal(opened.faces[0]?.label, 'happy');
+    t.diagnostic(`backend: ${opened.backend}, crossOriginIsolated: ${await page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated)}; sample: ${opened.faces.map((f) => `${f.label} ${f.confidence.toFixed(3)}`).join(', ')}, panels ${opened.placement}`);
+    await page.screenshot({ path: join(work, 'web-sample.png') });
+
+    // every file served once (the page may ask twice: a wasm worker imports the ORT .mjs again, from the cache);
+    // the big ones Brotli-compressed, with Vary
+    t.diagnostic(`requested by the page: ${[...fetched].map(([p, n]) => `${p}${n > 1 ? ` ×${n}` : ''}`).join(', ')}`);
+    for (const [path, n] of served) assert.equal(n, 1, `${path} served ${n} times`);
+    for (const p of ['/main.js', '/ort/ort-wasm-simd-threaded.asyncify.wasm', '/models/ssd_mobilenetv1.onnx', '/models/face_landmark_68.onnx']) {
+      const tr = transfers.find((x) => x.path === p);
+      assert.ok(tr, `${p} was not fetched (fetched: ${[...fetched.keys()].join(', ')})`);
+      assert.equal(tr.encoding, 'br', `${p}: content-encoding '${tr.encoding}'`);
+      assert.match(tr.vary, /accept-encoding/i, `${p}: vary '${tr.vary}'`);
+    }
+    const sent = transfers.reduce((a, x) => a + x.bytes, 0);
+    t.diagnostic(`first load: ${fetched.size} files, ${(sent / 2 ** 20).toFixed(1)} MiB over the wire (build: ${(built.bytes / 2 ** 20).toFixed(1)} MiB of files, ${(built.brotli / 2 ** 20).toFixed(1)} MiB with Brotli)`);
+    assert.ok(sent < 0.4 * built.bytes, `sent ${sent} bytes of ${built.bytes}`);
+
+    // the file picker, a drop and a paste of a photo (the sample mirrored)
+    const mirrored = join(work, 'mirrored.png');
+    writeFileSync(mirrored, await sharp(SAMPLE).flop().png().toBuffer());
+    await page.setInputFiles('#photo', mirrored);
+    await framesAtLeast(2);
+    const picked = await state();
+    assert.equal(picked.error, null, `page error: ${picked.error}`);
+    assert.deepEqual([picked.source, picked.faces.length, picked.faces[0]?.label], ['file', 1, 'happy']);
+    const b64 = readFileSync(mirrored).toString('base64');
+    for (const [kind, frames] of [['drop', 3], ['paste', 4]] as const) {
+      // a File in a DataTransfer, dispatched as the browser does for a drop or a paste (typed as a page script)
+      await page.evaluate(`(() => {
+        const bytes = Uint8Array.from(atob(${JSON.stringify(b64)}), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'photo.png', { type: 'image/png' }));
+        const init = { bubbles: true, cancelable: true };
+        document.body.dispatchEvent(${JSON.stringify(kind)} === 'drop' ? new DragEvent('drop', { ...init, dataTransfer: dt }) : new ClipboardEvent('paste', { ...init, clipboardData: dt }));
+      })()`);
+      await framesAtLeast(frames);
+      const s = await state();
+      assert.equal(s.error, null, `${kind}: page error: ${s.error}`);
+      assert.deepEqual([s.source, s.faces.length, s.faces[0]?.label], [kind, 1, 'happy'], kind);
+    }
     await page.screenshot({ path: join(work, 'web-photo.png') });
 
     // the webcam path (fake capture of the same photo): frames per second over a measured window
@@ -114,7 +171,7 @@ test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_
     t.diagnostic(`webcam: ${fps.toFixed(2)} FPS measured (page says ${await page.textContent('#fps')}), label ${f1.faces[0]?.label}`);
     const shot = join(work, 'web-webcam.png');
     await page.screenshot({ path: shot });
-    t.diagnostic(`screenshots: ${join(work, 'web-photo.png')}, ${shot}`);
+    t.diagnostic(`screenshots: ${join(work, 'web-sample.png')}, ${join(work, 'web-photo.png')}, ${shot}`);
   } finally {
     await browser.close();
     await app.close();

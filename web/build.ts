@@ -1,9 +1,12 @@
 /**
  * Builds the browser app into web/dist/: main.js (esbuild bundle of web/src/main.ts with onnxruntime-web),
- * index.html, the ORT .wasm/.mjs files under ort/ and the bundled models under models/.
- * Usage: `node --import tsx web/build.ts [--out DIR] [--models DIR]`.
+ * index.html, the sample photo (sample.png, from examples/), the ORT .wasm/.mjs files under ort/ and the bundled
+ * models under models/; then a precompressed .br (Brotli) and .gz (gzip) next to every file that shrinks by
+ * at least 10 %, which the server's web routes send to browsers that accept them.
+ * Usage: `node --import tsx web/build.ts [--out DIR] [--models DIR] [--no-compress]`.
  */
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +45,42 @@ const nodeFree: Plugin = {
   },
 };
 
-export async function buildWeb(out = join(WEB, 'dist'), modelDir = join(ROOT, 'models')): Promise<string> {
+/** Brotli quality: 9 is within ~3 % of 11 on these files at a fraction of the time. */
+const BROTLI_QUALITY = 9;
+
+/** Writes f.br and f.gz next to each file of `dir` (recursively) that they make ≥ 10 % smaller; returns bytes before and after (br). */
+export function precompress(dir: string): { files: number; bytes: number; brotli: number } {
+  const total = { files: 0, bytes: 0, brotli: 0 };
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const sub = precompress(p);
+      total.files += sub.files;
+      total.bytes += sub.bytes;
+      total.brotli += sub.brotli;
+      continue;
+    }
+    if (/\.(br|gz|map)$/.test(e.name)) continue;
+    const raw = readFileSync(p);
+    const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+    total.bytes += raw.length;
+    total.brotli += Math.min(raw.length, br.length);
+    if (br.length > 0.9 * raw.length) continue;
+    total.files++;
+    writeFileSync(`${p}.br`, br);
+    writeFileSync(`${p}.gz`, gzipSync(raw, { level: 9 }));
+  }
+  return total;
+}
+
+export interface BuiltWeb {
+  dir: string;
+  /** Bytes of the app's files (source maps left out), and what a browser accepting Brotli downloads. */
+  bytes: number;
+  brotli: number;
+}
+
+export async function buildWeb(out = join(WEB, 'dist'), modelDir = join(ROOT, 'models'), compress = true): Promise<BuiltWeb> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'ort'), { recursive: true });
   mkdirSync(join(out, 'models'), { recursive: true });
@@ -62,14 +100,19 @@ export async function buildWeb(out = join(WEB, 'dist'), modelDir = join(ROOT, 'm
   const leaked = Object.values(res.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
   if (leaked.length > 0) throw new Error(`web/build.ts: the browser bundle still imports ${leaked.join(', ')}`);
   copyFileSync(join(WEB, 'index.html'), join(out, 'index.html'));
+  copyFileSync(join(ROOT, 'examples', 'astronaut.png'), join(out, 'sample.png'));
   const ortDist = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
   for (const f of ORT_FILES) copyFileSync(join(ortDist, f), join(out, 'ort', f));
   for (const f of MODEL_FILES) copyFileSync(join(modelDir, f), join(out, 'models', f));
-  return out;
+  const sizes = compress ? precompress(out) : null;
+  return { dir: out, bytes: sizes?.bytes ?? 0, brotli: sizes?.brotli ?? 0 };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, models: { type: 'string' } } });
-  const out = await buildWeb(values.out ? resolve(values.out) : undefined, values.models ? resolve(values.models) : undefined);
-  process.stdout.write(`web app built in ${out} (serve it with \`expnet serve\` at /, or as static files)\n`);
+  const { values } = parseArgs({ options: { out: { type: 'string' }, models: { type: 'string' }, 'no-compress': { type: 'boolean' } } });
+  const t0 = Date.now();
+  const built = await buildWeb(values.out ? resolve(values.out) : undefined, values.models ? resolve(values.models) : undefined, values['no-compress'] !== true);
+  const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const sizes = built.bytes > 0 ? ` (${mb(built.bytes)}; ${mb(built.brotli)} with Brotli)` : '';
+  process.stdout.write(`web app built in ${built.dir}${sizes} in ${((Date.now() - t0) / 1000).toFixed(1)} s; serve it with \`expnet serve\` at /, or as static files\n`);
 }

@@ -1,9 +1,11 @@
 /** `expnet cv`: person-independent k-fold cross-validation of FN2EN and its baselines. */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExpnetError } from '../errors.js';
 import { METHODS, type Method } from '../train/config.js';
 import { crossValidate, readDataSet } from '../train/experiment.js';
+import { keepCheckpoints, parseKeep } from '../train/keepCheckpoints.js';
 import { prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 
 export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en,finetune,scratch] [--only-folds 1,2] [train options]
@@ -13,6 +15,7 @@ export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en
   --device D         cpu (default) | cuda | cuda:N (a CUDA libtorch build; see docs/DISTRIBUTED.md)
   --precision P      auto (default) | bf16 | fp32, as in \`expnet train --help\` (bf16 where the CPU has native
                      bfloat16; bf16 on a CPU without it is an error)
+  --keep K           checkpoints kept in each fold's folder at the end: all (default) | best | last
   With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 
 export async function cvCommand(argv: string[]): Promise<number> {
@@ -20,6 +23,7 @@ export async function cvCommand(argv: string[]): Promise<number> {
   const k = Number(values.folds ?? 10);
   const methods = (values.methods ?? 'fn2en,finetune,scratch').split(',') as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new ExpnetError('BAD_CONFIG', `--methods: unknown method '${m}' (expected ${METHODS.join(', ')})`);
+  const keep = parseKeep(values.keep);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { cfg, data, format, ctx } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
   const ds = await readDataSet(format, data);
@@ -28,5 +32,6 @@ export async function cvCommand(argv: string[]): Promise<number> {
   for (const [m, s] of Object.entries(summary.methods)) {
     process.stdout.write(`${m}: ${(100 * s.accuracy.mean).toFixed(2)} ± ${(100 * s.accuracy.std).toFixed(2)} % over ${only?.length ?? k} folds (${Math.round(s.seconds)} s)\n`);
   }
+  for (const e of readdirSync(ctx.dir, { withFileTypes: true })) if (e.isDirectory()) keepCheckpoints(join(ctx.dir, e.name), keep);
   return 0;
 }

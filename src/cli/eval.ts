@@ -24,12 +24,20 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   --run DIR          training curves from DIR/metrics.jsonl (default: the model's or the CV run's folder)
   --out DIR          write report.html (self-contained), report.json, predictions-*.json, charts/*.svg
   --png              also write the charts as PNG        --mistakes N   gallery size (default 24)
-  --json             print the metrics as JSON on stdout (instead of the summary)`;
+  --json             print the metrics as JSON on stdout (instead of the summary)
+  The summary line of a model says how many samples were scored and which were dropped (classes it lacks).`;
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 
+/** "927 scored, 54 contempt dropped (a class the model lacks)": what the numbers are computed on. */
+export function scored(n: number, dropped: Readonly<Record<string, number>>): string {
+  const d = Object.entries(dropped).filter(([, k]) => k > 0);
+  if (d.length === 0) return `${n} scored`;
+  return `${n} scored, ${d.map(([l, k]) => `${k} ${l}`).join(', ')} dropped (${d.length === 1 ? 'a class' : 'classes'} the model lacks)`;
+}
+
 function summary(r: BuiltReport): string {
-  const lines = r.json.models.map((m) => `${m.model} on ${m.dataSet} (${m.split}): accuracy ${pct(m.metrics.accuracy)}, balanced ${pct(m.metrics.balancedAccuracy)}, ECE ${pct(m.calibration.ece)}`);
+  const lines = r.json.models.map((m) => `${m.model} on ${m.dataSet} (${m.split}): ${scored(m.metrics.n, m.dropped)}; accuracy ${pct(m.metrics.accuracy)}, balanced ${pct(m.metrics.balancedAccuracy)}, ECE ${pct(m.calibration.ece)}`);
   for (const p of r.json.comparison?.pairs ?? []) lines.push(`${p.a} − ${p.b}: ${(100 * p.accuracyDiff).toFixed(2)} pt, McNemar p = ${p.mcnemar.pValue.toPrecision(3)} (${p.mcnemar.onlyA} vs ${p.mcnemar.onlyB} discordant)`);
   for (const m of r.json.cv?.methods ?? []) lines.push(`${m.name}: ${pct(m.accuracy.mean)} ± ${(100 * m.accuracy.std).toFixed(2)} over ${m.perFold.filter((a) => !Number.isNaN(a)).length} folds`);
   for (const p of r.json.cv?.pairs ?? []) lines.push(`${p.a} − ${p.b}: ${(100 * p.test.meanDiff).toFixed(2)} pt over ${p.test.n} folds, paired p = ${p.test.pValue.toPrecision(3)}`);

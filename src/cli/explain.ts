@@ -1,43 +1,58 @@
 /** `expnet explain`: Grad-CAM heat maps over every detected face (predicted class, and optionally a chosen one) → PNG. */
-import { existsSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { ExpnetError } from '../errors.js';
 import { explainCrop, explainFaces, explanationPng, type FaceExplanation } from '../eval/explain.js';
 import { readRgb } from '../infer/readImage.js';
-import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../infer/modelBundle.js';
+import { DEFAULT_EXPRESSION_MODEL, loadBundle } from '../infer/modelBundle.js';
 import { createRecognizer } from '../infer/recognizer.js';
+import type { ExpNet } from '../nets/expNet.js';
+import { loadExpNetOnnx } from '../nets/expNetFromOnnx.js';
 import { loadExpNetModel } from '../nets/modelCard.js';
 import sharp from 'sharp';
+import { DETECTOR_OPTIONS, parseOptions, recognizerOptions, type OptionValues } from './options.js';
 
 export const EXPLAIN_HELP = `expnet explain <image> [options]
   Grad-CAM over the expression net's 5th (or --layer) conv block for every face found (SSD detector + 68 landmarks on
   ONNX Runtime, aligned as for classification): the photo with the predicted class's map over each face,
   and per face the aligned crop with the maps of the predicted and the --class class, as one PNG.
-  --model M      expnet model (.safetensors, from expnet train; default <models>/${DEFAULT_EXPRESSION_MODEL}.safetensors)
+  --model M      expression model: a .safetensors from expnet train, or a model NAME in --models (its .onnx and
+                 card, read back into libtorch with BatchNorm folded; default the bundled ${DEFAULT_EXPRESSION_MODEL})
   --class LABEL  also explain this class (e.g. happy)
   --layer L      block5 (default: 3×3 map at 48 px input) | block4 (6×6, finer) | … block1
   --out FILE     output PNG (default <image name>.gradcam.png)
   --crop         the image is a face crop already: no detection or alignment
-  --models DIR   detector/landmark models (default: the bundled models/)
+  --models DIR   detector/landmark/expression models (default: the bundled models/)
+  --min-score S  --detector-size N  --detector-precision P   the detector, as for predict
   --json         print the faces, probabilities and maps as JSON`;
 
+export const EXPLAIN_OPTIONS = {
+  ...DETECTOR_OPTIONS,
+  class: { kind: 'string' },
+  layer: { kind: 'choice', choices: ['block1', 'block2', 'block3', 'block4', 'block5'] },
+  out: { kind: 'string' },
+  crop: { kind: 'flag' },
+  json: { kind: 'flag' },
+} as const;
+
+/** The net to explain and its labels: a training .safetensors (with its card), else a bundled ONNX model and card. */
+function explainedNet(model: string | undefined, models: string | undefined): { net: ExpNet; labels: readonly string[] } {
+  if (model?.endsWith('.safetensors')) {
+    const { model: net, card } = loadExpNetModel(model);
+    return { net, labels: card.labels };
+  }
+  const bundle = loadBundle(models, model ?? DEFAULT_EXPRESSION_MODEL);
+  if (!bundle.card.config) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: its card has no ExpNet config to rebuild the net from`);
+  return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels };
+}
+
 export async function explainCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { model: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, out: { type: 'string' }, crop: { type: 'boolean' }, models: { type: 'string' }, json: { type: 'boolean' } },
-  });
-  const [image] = positionals;
-  if (!image) throw new ExpnetError('BAD_CONFIG', 'give an image: expnet explain <image>');
-  const modelPath = values.model ?? join(values.models ?? bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.safetensors`);
-  if (!existsSync(modelPath)) throw new ExpnetError('NOT_FOUND', `Grad-CAM needs the libtorch model: ${modelPath} not found (pass --model <model.safetensors>)`);
-  const { model, card } = loadExpNetModel(modelPath);
+  const { values, positionals } = parseOptions(argv, EXPLAIN_OPTIONS, { positionals: true });
+  const [image, ...extra] = positionals;
+  if (!image || extra.length > 0) throw new ExpnetError('BAD_CONFIG', 'give one image: expnet explain <image> [options]');
+  const { net: model, labels } = explainedNet(values.model, values.models);
   const out = values.out ?? `${basename(image, extname(image))}.gradcam.png`;
-  const layer = /^block(\d)$/.exec(values.layer ?? 'block5');
-  if (!layer) throw new ExpnetError('BAD_CONFIG', `--layer: expected block1..block5, got ${values.layer}`);
-  const opts = { block: Number(layer[1]), ...(values.class ? { chosen: values.class } : {}) };
+  const opts = { block: Number((values.layer ?? 'block5').slice(5)), ...(values.class ? { chosen: values.class } : {}) };
   let faces: FaceExplanation[];
   let png: Buffer;
   try {
@@ -46,12 +61,14 @@ export async function explainCommand(argv: string[]): Promise<number> {
       const size = model.config.inputSize;
       const raw = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).grayscale().resize(size, size, { fit: 'fill' }).raw().toBuffer();
       const crop = Float32Array.from(raw.subarray(0, size * size), (v) => v / 255);
-      faces = [{ box: { x: 0, y: 0, width: img.width, height: img.height }, toCrop: null, ...explainCrop(model, card.labels, crop, opts) }];
+      faces = [{ box: { x: 0, y: 0, width: img.width, height: img.height }, toCrop: null, ...explainCrop(model, labels, crop, opts) }];
       png = await explanationPng(null, faces);
     } else {
-      const rec = await createRecognizer(values.models ? { modelDir: values.models } : {});
+      const detector: OptionValues<typeof DETECTOR_OPTIONS> = { ...values };
+      delete detector.model; // the expression net is the one explained above
+      const rec = await createRecognizer(recognizerOptions(detector));
       try {
-        faces = await explainFaces(rec, model, card.labels, img, opts);
+        faces = await explainFaces(rec, model, labels, img, opts);
       } finally {
         await rec.dispose();
       }

@@ -11,6 +11,7 @@ import { NEURONS_HELP, neuronsCommand } from './neurons.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
 import { BUILD_NATIVE_HELP, buildNativeCommand } from './buildNative.js';
 import { expnetVersion } from '../version.js';
+import { unknownOption } from './options.js';
 
 type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
@@ -65,11 +66,16 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (err) {
     if (err instanceof ExpnetError) {
-      process.stderr.write(`expnet ${name}: ${err.message}\n`);
+      const hint = err.code === 'BAD_CONFIG' && err.message.startsWith('unknown option') ? `\n  (expnet ${name} --help lists the options)` : '';
+      process.stderr.write(`expnet ${name}: ${err.message}${hint}\n`);
       return EXIT[err.code] ?? 1;
     }
     if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`expnet ${name}: ${err.message}\n\n${cmd.help}\n`);
+      // commands still on node's parseArgs: the same "did you mean" from the flags their help lists
+      const flag = /Unknown option '(-[^']+)'/.exec(err.message)?.[1];
+      const known = [...new Set([...cmd.help.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1] ?? ''))];
+      const text = flag !== undefined ? unknownOption(flag, known).message : err.message;
+      process.stderr.write(`expnet ${name}: ${text}\n  (expnet ${name} --help lists the options)\n`);
       return 2;
     }
     process.stderr.write(`expnet ${name}: ${(err as Error).stack ?? String(err)}\n`);

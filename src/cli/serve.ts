@@ -1,5 +1,4 @@
 /** `expnet serve`: the HTTP API on a port; flags over environment over defaults; graceful exit on SIGTERM. */
-import { parseArgs } from 'node:util';
 import { ExpnetError } from '../errors.js';
 import { createRecognizer } from '../infer/recognizer.js';
 import { parseApiKeys } from '../serve/apiKeys.js';
@@ -7,6 +6,7 @@ import { createApp } from '../serve/createApp.js';
 import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../serve/options.js';
 import { closeOnSignals } from '../serve/shutdown.js';
 import { webRoutes } from '../serve/webRoutes.js';
+import { DETECTOR_OPTIONS, parseOptions, recognizerOptions } from './options.js';
 
 export const SERVE_HELP = `expnet serve [options]
   Serves the HTTP API: POST /v1/detect (image body or multipart; ?annotate=1 → PNG), POST /v1/detect/batch,
@@ -20,53 +20,39 @@ export const SERVE_HELP = `expnet serve [options]
   --body-limit-mb N   bytes per image, in MiB (EXPNET_BODY_LIMIT_MB; default ${SERVE_DEFAULTS.bodyLimit / 2 ** 20})
   --max-pixels N      pixels per image (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
   --cors ORIGINS      '*' or comma-separated origins allowed from browsers (EXPNET_CORS_ORIGINS; default off)
-  --min-score S       detector confidence threshold (default 0.5)
+  --min-score S       detector confidence threshold in [0, 1] (default 0.5)
+  --detector-size N  --detector-precision int8|float32   as for predict
   --log               JSON request log on stdout (EXPNET_LOG=1)
   EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) on /v1/* and /metrics, sent as
                       "Authorization: Bearer <key>" or "X-API-Key: <key>"
   SIGTERM/SIGINT: refuse new requests, finish in-flight ones, dispose the models, exit 0.`;
 
-type Values = Record<string, string | boolean | undefined>;
-
-function setting(values: Values, flag: string, ...envs: string[]): string | undefined {
-  const v = values[flag];
-  if (typeof v === 'string') return v;
-  for (const e of envs) if (process.env[e] !== undefined && process.env[e] !== '') return process.env[e];
-  return undefined;
-}
-
-function integer(values: Values, flag: string, envs: string[], min: number): number | undefined {
-  const text = setting(values, flag, ...envs);
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new ExpnetError('BAD_CONFIG', `--${flag}${envs.length > 0 ? ` / ${envs.join(' / ')}` : ''}: expected an integer ≥ ${min}, got '${text}'`);
-  }
-  return n;
-}
+export const SERVE_OPTIONS = {
+  ...DETECTOR_OPTIONS,
+  models: { kind: 'string', env: ['EXPNET_MODELS'] },
+  model: { kind: 'string', env: ['EXPNET_MODEL'] },
+  host: { kind: 'string', env: ['EXPNET_HOST'] },
+  port: { kind: 'number', integer: true, min: 0, max: 65535, env: ['EXPNET_PORT', 'PORT'] },
+  concurrency: { kind: 'number', integer: true, min: 1, env: ['EXPNET_CONCURRENCY'] },
+  queue: { kind: 'number', integer: true, min: 0, env: ['EXPNET_QUEUE'] },
+  'timeout-ms': { kind: 'number', integer: true, min: 1, env: ['EXPNET_TIMEOUT_MS'] },
+  'body-limit-mb': { kind: 'number', integer: true, min: 1, env: ['EXPNET_BODY_LIMIT_MB'] },
+  'max-pixels': { kind: 'number', integer: true, min: 1, env: ['EXPNET_MAX_PIXELS'] },
+  cors: { kind: 'string', env: ['EXPNET_CORS_ORIGINS'] },
+  log: { kind: 'flag', env: ['EXPNET_LOG'] },
+} as const;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const str = { type: 'string' } as const;
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      host: str, port: str, models: str, model: str, concurrency: str, queue: str, 'timeout-ms': str, 'body-limit-mb': str,
-      'max-pixels': str, cors: str, 'min-score': str, log: { type: 'boolean' },
-    },
-  });
-  const host = setting(values, 'host', 'EXPNET_HOST') ?? '127.0.0.1';
-  const port = integer(values, 'port', ['EXPNET_PORT', 'PORT'], 0) ?? 8080;
-  const bodyMiB = integer(values, 'body-limit-mb', ['EXPNET_BODY_LIMIT_MB'], 1);
-  const cors = setting(values, 'cors', 'EXPNET_CORS_ORIGINS');
-  const minScoreText = setting(values, 'min-score');
-  const minScore = minScoreText === undefined ? undefined : Number(minScoreText);
-  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ExpnetError('BAD_CONFIG', `--min-score: expected a number in [0, 1], got '${minScoreText}'`);
+  const { values } = parseOptions(argv, SERVE_OPTIONS);
+  const host = values.host ?? '127.0.0.1';
+  const port = values.port ?? 8080;
+  const bodyMiB = values['body-limit-mb'];
+  const cors = values.cors;
   const numbers: [keyof ServeOptions, number | undefined][] = [
-    ['concurrency', integer(values, 'concurrency', ['EXPNET_CONCURRENCY'], 1)],
-    ['maxQueue', integer(values, 'queue', ['EXPNET_QUEUE'], 0)],
-    ['timeoutMs', integer(values, 'timeout-ms', ['EXPNET_TIMEOUT_MS'], 1)],
-    ['maxPixels', integer(values, 'max-pixels', ['EXPNET_MAX_PIXELS'], 1)],
+    ['concurrency', values.concurrency],
+    ['maxQueue', values.queue],
+    ['timeoutMs', values['timeout-ms']],
+    ['maxPixels', values['max-pixels']],
     ['bodyLimit', bodyMiB === undefined ? undefined : bodyMiB * 2 ** 20],
     ['batchLimit', bodyMiB === undefined ? undefined : Math.max(SERVE_DEFAULTS.batchLimit, bodyMiB * 2 ** 20)],
   ];
@@ -74,21 +60,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...Object.fromEntries(numbers.filter(([, v]) => v !== undefined)),
     apiKeys: parseApiKeys(process.env['EXPNET_API_KEYS']),
     cors: cors === undefined ? false : { origins: cors.trim() === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter((o) => o.length > 0) },
-    logger: values.log === true || process.env['EXPNET_LOG'] === '1',
+    logger: values.log === true,
     disposeOnClose: true,
   };
   resolveServeOptions(options); // bad settings fail before the models load
-  const modelDir = setting(values, 'models', 'EXPNET_MODELS');
-  const expressionModel = setting(values, 'model', 'EXPNET_MODEL');
-  const rec = await createRecognizer({
-    ...(modelDir !== undefined ? { modelDir } : {}),
-    ...(expressionModel !== undefined ? { expressionModel } : {}),
-    ...(minScore !== undefined ? { detector: { minConfidence: minScore } } : {}),
-  });
+  const rec = await createRecognizer(recognizerOptions(values));
   let app;
   try {
     app = createApp(rec, options);
-    const web = webRoutes(app, { modelDir: rec.bundle.dir }) ? ', browser app at /' : ' (browser app not built: node --import tsx web/build.ts)';
+    // the app's own models/ (with their precompressed copies) unless another model folder was chosen
+    const web = webRoutes(app, values.models !== undefined ? { modelDir: rec.bundle.dir } : {}) ? ', browser app at /' : ' (browser app not built: node --import tsx web/build.ts)';
     await rec.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 });
     const address = await app.listen({ host, port });
     const auth = options.apiKeys && options.apiKeys.length > 0 ? `, ${options.apiKeys.length} API key(s)` : '';

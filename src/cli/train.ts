@@ -7,7 +7,9 @@ import { ExpNet } from '../nets/expNet.js';
 import { saveExpNetModel } from '../nets/modelCard.js';
 import { readDataSet, trainOnDataSet } from '../train/experiment.js';
 import { describeFailures, launchWorkers } from '../train/distributedLauncher.js';
+import { keepCheckpoints, parseKeep } from '../train/keepCheckpoints.js';
 import { DIST_OPTIONS, groupFromArgs, localRankFromEnv, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
+import { resumeCommand, stopOnSigint, whereStopped } from './trainStop.js';
 
 export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
@@ -26,7 +28,10 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
                   faster where the CPU has native bfloat16; auto picks bf16 on such a CPU (avx512_bf16 or AMX
                   in /proc/cpuinfo), fp32 elsewhere and on CUDA. bf16 on a CPU without it is an error (it
                   would be emulated, slower). fp32 for bitwise comparisons with earlier fp32 runs.
+  --keep K        checkpoints a finished run keeps: all (default) | best (each stage's selected weights
+                  only) | last (each stage's resumable last epoch only); model.safetensors is always kept
   --seed N  --threads N  --quiet
+  Ctrl-C stops after the current step and prints how to resume (the last finished epoch is the resume point).
  Data parallel (libtorch c10d, Gloo; see docs/DISTRIBUTED.md); the config's batch size is the global batch:
   --nproc N       launch N worker processes on this host (like torchrun; cores/N threads each)
   --nnodes H --node-rank I --master-addr HOST --master-port P
@@ -88,18 +93,28 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (group) await initProcessGroup(group);
   const main = (group?.rank ?? 0) === 0;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0, group ? localRankFromEnv(group.rank) : null);
-  const ds = await readDataSet(format, data);
-  const run = await trainOnDataSet(ds, cfg, ctx);
+  const keep = parseKeep(values.keep);
+  const { cfg, data, format, ctx, bar } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0, group ? localRankFromEnv(group.rank) : null);
+  const resume = resumeCommand('expnet train', argv, ctx.dir);
+  const sigint = main && !group ? stopOnSigint(ctx, () => bar?.last() ?? null, resume) : null;
+  let run;
+  try {
+    const ds = await readDataSet(format, data);
+    run = { ds, ...(await trainOnDataSet(ds, cfg, ctx)) };
+  } finally {
+    sigint?.uninstall();
+  }
+  const { ds } = run;
   if (!main) {
     run.trained.dispose();
     destroyProcessGroup();
     return 0;
   }
   if (run.trained.interrupted) {
-    process.stdout.write(`${cfg.method}: stopped by --max-time; continue with the same command plus --resume --out ${ctx.dir}\n`);
+    const why = sigint?.stopped ? 'Ctrl-C' : '--max-time';
+    process.stdout.write(`${cfg.method}: stopped by ${why} during ${whereStopped(bar?.last() ?? null)}; the epochs finished before it are saved in ${ctx.dir}; continue with:\n  ${resume}\n`);
     run.trained.dispose();
-    return 0;
+    return sigint?.stopped ? 130 : 0;
   }
   if (run.trained.model instanceof ExpNet) {
     const path = join(ctx.dir, 'model.safetensors');
@@ -126,5 +141,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       '\n',
   );
   run.trained.dispose();
+  const kept = keepCheckpoints(ctx.dir, keep);
+  if (kept.removed > 0) ctx.reporter.message(`--keep ${keep}: removed ${kept.files.join(', ')} (${mb(kept.removed)}); ${mb(kept.kept)} of checkpoints kept`);
   return 0;
 }
+
+const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;

@@ -10,7 +10,7 @@ import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupO
 import { assertNativeBuilt } from '../engine/native.js';
 import { setNumThreads } from '../engine/runtime.js';
 import { resolvePrecision } from '../engine/autocast.js';
-import { progressBar } from './progressBar.js';
+import { progressBar, type ProgressBar } from './progressBar.js';
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string' },
@@ -26,6 +26,7 @@ export const TRAIN_OPTIONS = {
   device: { type: 'string' },
   precision: { type: 'string' },
   quiet: { type: 'boolean' },
+  keep: { type: 'string' },
 } as const;
 
 /** `expnet train` only: local workers (--nproc), hosts, or this process's place in a group started elsewhere. */
@@ -85,6 +86,7 @@ export interface TrainArgs {
   device?: string | undefined;
   precision?: string | undefined;
   quiet?: boolean | undefined;
+  keep?: string | undefined;
 }
 
 /** `a.b.c=value` → { a: { b: { c: value } } }; the value is JSON when it parses, else a string. */
@@ -109,6 +111,8 @@ export interface Prepared {
   data: string;
   format: DataFormat;
   ctx: RunContext;
+  /** The progress bar of rank 0 (null on other ranks). */
+  bar: ProgressBar | null;
 }
 
 /** This process's place on its host in a data-parallel run: LOCAL_RANK (set by the launcher), else the global rank. */
@@ -149,11 +153,12 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const out = a.out ?? defaultOut;
   if (rank > 0) {
     const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
-    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} } };
+    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} }, bar: null };
   }
-  const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: progressBar(process.stderr, a.quiet ?? false) });
+  const bar = progressBar(process.stderr, a.quiet ?? false);
+  const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: bar });
   writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
   if (detected) ctx.reporter.message(`data format: ${detected.format} (${detected.reason})`);
   ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
-  return { cfg: local, data: a.data, format, ctx };
+  return { cfg: local, data: a.data, format, ctx, bar };
 }

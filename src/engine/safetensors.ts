@@ -1,6 +1,6 @@
 /** The safetensors format (readable by Python's safetensors / PyTorch): read, and write atomically. */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError, fsReason } from '../errors.js';
 import type { RawTensor } from './module.js';
 import { Tensor, type DType, type TensorData } from './tensor.js';
 
@@ -139,7 +139,7 @@ export function readSafetensors(path: string): SafetensorsFile {
   try {
     buf = readFileSync(path);
   } catch (err) {
-    throw new ExpnetError('NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw new ExpnetError('NOT_FOUND', `cannot read ${path}: ${fsReason(err)}`, { cause: err });
   }
   return decodeSafetensors(buf, path);
 }

@@ -3,7 +3,7 @@
  * parts>, lr, sec, ...}; cross-validation records also carry `run`, e.g. 'fold3-fn2en').
  */
 import { readFileSync } from 'node:fs';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError, fsReason } from '../errors.js';
 
 export interface CurvePoint {
   /** '' for a single run; the sub-run name (e.g. 'fold3-fn2en') in cross-validation. */
@@ -57,7 +57,7 @@ export function readTrainingCurves(file: string): CurvePoint[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ExpnetError('NOT_FOUND', `${file}: cannot read the run's metrics log (${(err as Error).message})`, { cause: err });
+    throw new ExpnetError('NOT_FOUND', `${file}: cannot read the run's metrics log (${fsReason(err)})`, { cause: err });
   }
   return curvePoints(parseMetricsLog(text, file));
 }

@@ -13,7 +13,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import type { ProgramStep } from '../engine/native.js';
 import type { Module } from '../engine/module.js';
 import type { Tensor } from '../engine/tensor.js';
-import { ExpnetError } from '../errors.js';
+import { ExpnetError, fsReason } from '../errors.js';
 import { GraphBuilder } from '../formats/onnx/graphBuilder.js';
 import type { Dim, ElemType } from '../formats/onnx/onnxTypes.js';
 import { ExportState, OpContext } from './onnxOpsContext.js';
@@ -182,7 +182,7 @@ export async function saveOnnx(path: string, model: Module | ExportFn, example: 
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new ExpnetError('NOT_FOUND', `saveOnnx: cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new ExpnetError('NOT_FOUND', `saveOnnx: cannot write ${path}: ${fsReason(err)}`, { cause: err });
   }
   return bytes;
 }

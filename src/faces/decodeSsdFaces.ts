@@ -62,7 +62,17 @@ export function decodeSsdFaces(
   }
   const padX = inputSize / reshaped.width;
   const padY = inputSize / reshaped.height;
-  return ssdNonMaxSuppression(corners, scores, maxResults, iouThreshold, minConfidence).map((i) => {
+  // NMS compares the boxes as they are reported — clipped to the image — not the anchors' raw extent: a face
+  // filling a crop gives boxes reaching far past its edges whose raw IoU is under the threshold while the
+  // reported boxes nearly coincide (duplicates). Far from the borders the two are the same (face-api's NMS).
+  const clipped = new Float32Array(corners.length);
+  for (let k = 0; k < corners.length; k += 4) {
+    clipped[k] = Math.min(Math.max(corners[k] as number, 0), 1 / padY);
+    clipped[k + 1] = Math.min(Math.max(corners[k + 1] as number, 0), 1 / padX);
+    clipped[k + 2] = Math.min(Math.max(corners[k + 2] as number, 0), 1 / padY);
+    clipped[k + 3] = Math.min(Math.max(corners[k + 3] as number, 0), 1 / padX);
+  }
+  return ssdNonMaxSuppression(clipped, scores, maxResults, iouThreshold, minConfidence).map((i) => {
     const c = (o: number): number => corners[4 * i + o] as number;
     const top = Math.max(0, c(0)) * padY;
     const bottom = Math.min(1, c(2)) * padY;

@@ -1,8 +1,9 @@
 /**
  * The browser app (web/, built into web/dist/ by `node --import tsx web/build.ts`) as static routes of the
- * HTTP server: `/` (the page), `/main.js`, `/ort/*` (ONNX Runtime Web) and `/models/*`. Only the files the
- * build writes are served (no directory walking); pages get cross-origin isolation headers so ONNX Runtime
- * Web may use wasm threads.
+ * HTTP server: `/` (the page), `/main.js`, `/sample.png`, `/ort/*` (ONNX Runtime Web) and `/models/*`. Only
+ * the files the build writes are served (no directory walking); pages get cross-origin isolation headers so
+ * ONNX Runtime Web may use wasm threads. A file's precompressed sibling (f.br, f.gz, written by web/build.ts and
+ * no older than f) is sent to clients that accept it, with Content-Encoding and `Vary: Accept-Encoding`.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
@@ -26,7 +27,27 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.onnx': 'application/octet-stream',
   '.bin': 'application/octet-stream',
+  '.png': 'image/png',
 };
+
+/** Content-Encoding → the sibling's suffix, in the server's order of preference. */
+const ENCODINGS = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+] as const;
+
+/** The encodings an Accept-Encoding header allows (q=0 refuses; `*` allows all). */
+export function acceptedEncodings(header: string | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const part of (header ?? '').split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    if (name === '' || (q !== undefined && Number(q) === 0)) continue;
+    if (name === '*') ENCODINGS.forEach(([e]) => out.add(e));
+    else out.add(name);
+  }
+  return out;
+}
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
@@ -44,8 +65,15 @@ function sendFile(reply: FastifyReply, path: string): FastifyReply {
   reply.header('cross-origin-embedder-policy', 'require-corp');
   reply.header('cross-origin-resource-policy', 'same-origin');
   reply.header('cache-control', extname(path) === '.html' ? 'no-cache' : 'public, max-age=3600');
-  reply.header('content-length', statSync(path).size);
-  return reply.type(type).send(createReadStream(path));
+  const accepted = acceptedEncodings(reply.request.headers['accept-encoding']);
+  const mtime = statSync(path).mtimeMs;
+  const sibling = ENCODINGS.map(([enc, suffix]) => ({ enc, file: path + suffix })).find((c) => accepted.has(c.enc) && existsSync(c.file) && statSync(c.file).mtimeMs >= mtime);
+  const hasVariants = ENCODINGS.some(([, suffix]) => existsSync(path + suffix));
+  if (hasVariants) reply.header('vary', 'accept-encoding');
+  const file = sibling?.file ?? path;
+  if (sibling) reply.header('content-encoding', sibling.enc);
+  reply.header('content-length', statSync(file).size);
+  return reply.type(type).send(createReadStream(file));
 }
 
 /** Registers the app's routes on `app` (before listen); says whether the built app was found. */
@@ -64,6 +92,7 @@ export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}):
   app.get('/index.html', index);
   app.get('/main.js', async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
   app.get('/main.js.map', async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
+  app.get('/sample.png', async (_req, reply) => sendFile(reply, join(dir, 'sample.png')));
   for (const [prefix, folder] of [['ort', join(dir, 'ort')], ['models', modelDir]] as const) {
     app.get<{ Params: { file: string } }>(`/${prefix}/:file`, async (req, reply) => {
       const { file } = req.params;

@@ -13,11 +13,22 @@ export interface Progress {
   etaSec: number;
 }
 
+/** A stage a run will train, for a whole-run ETA: its epochs and training images per epoch. */
+export interface StagePlan {
+  name: string;
+  epochs: number;
+  images: number;
+}
+
 /** Receives progress; the CLI draws a bar, tests pass a silent one. */
 export interface Reporter {
   progress(p: Progress): void;
   message(text: string): void;
   warn(text: string): void;
+  /** The stages a training is about to run (in order), told once before the first. */
+  plan?(stages: readonly StagePlan[]): void;
+  /** Each metrics.jsonl record (per epoch: stage, epoch, loss, val, …), as it is logged. */
+  record?(record: Readonly<Record<string, unknown>>): void;
 }
 
 export const silentReporter: Reporter = { progress: () => {}, message: () => {}, warn: () => {} };
@@ -26,32 +37,54 @@ export interface RunContext {
   dir: string;
   seed: number;
   resume: boolean;
-  /** Epoch milliseconds after which training stops (0 = none). */
-  deadline: number;
+  /** Epoch milliseconds after which training stops (0 = none); `stop()` moves it to now. */
+  readonly deadline: number;
   reporter: Reporter;
   /** Training-step precision (trainMethod sets it from config.precision; absent = fp32). */
   precision?: 'fp32' | 'bf16';
-  /** Appends one JSON line to metrics.jsonl. */
+  /** Appends one JSON line to metrics.jsonl (and shows it to the reporter). */
   log(record: Record<string, unknown>): void;
+  /** Ends training after the current step, as a time limit does (the run stays resumable); e.g. on Ctrl-C. */
+  stop?(): void;
 }
 
 export function createRunContext(dir: string, o: { seed: number; resume?: boolean; maxTimeSec?: number; reporter?: Reporter }): RunContext {
   mkdirSync(dir, { recursive: true });
   const metrics = join(dir, 'metrics.jsonl');
   if (!o.resume) writeFileSync(metrics, '');
+  let deadline = o.maxTimeSec ? Date.now() + o.maxTimeSec * 1000 : 0;
+  const reporter = o.reporter ?? silentReporter;
   return {
     dir,
     seed: o.seed,
     resume: o.resume ?? false,
-    deadline: o.maxTimeSec ? Date.now() + o.maxTimeSec * 1000 : 0,
-    reporter: o.reporter ?? silentReporter,
-    log: (record) => appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n'),
+    get deadline(): number {
+      return deadline;
+    },
+    reporter,
+    log: (record) => {
+      appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+      reporter.record?.(record);
+    },
+    stop: () => {
+      deadline = 1;
+    },
   };
 }
 
-/** A sub-folder context (e.g. one fold of a cross-validation) sharing reporter and deadline. */
+/** A sub-folder context (e.g. one fold of a cross-validation) sharing reporter, deadline and stop. */
 export function childContext(ctx: RunContext, name: string): RunContext {
   const dir = join(ctx.dir, name);
   mkdirSync(dir, { recursive: true });
-  return { ...ctx, dir, log: (r) => ctx.log({ run: name, ...r }) };
+  return {
+    dir,
+    seed: ctx.seed,
+    resume: ctx.resume,
+    reporter: ctx.reporter,
+    get deadline(): number {
+      return ctx.deadline;
+    },
+    log: (r) => ctx.log({ run: name, ...r }),
+    stop: () => ctx.stop?.(),
+  };
 }

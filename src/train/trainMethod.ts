@@ -25,7 +25,7 @@ import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type Featu
 import { fitStage, type StageResult } from './fitStage.js';
 import { initFaceNet, initStudent } from './initWeights.js';
 import { batchOf, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
-import type { RunContext } from './runContext.js';
+import type { RunContext, StagePlan } from './runContext.js';
 
 export interface Splits {
   train: ImageSet;
@@ -163,6 +163,14 @@ export interface TrainHooks {
   onTeacher?: (teacher: Pick<TrainedModel, 'predict' | 'valAccuracy' | 'stages'>) => void;
 }
 
+/** The stages `cfg.method` trains, in order, with their epochs (for the reporter's whole-run ETA). */
+export function stagePlan(cfg: TrainConfig, images: number): StagePlan[] {
+  const teacher = cfg.method !== 'scratch' && (cfg.teacher.fineTune || cfg.method === 'finetune') ? [{ name: 'teacher', epochs: cfg.teacher.stage.epochs, images }] : [];
+  if (cfg.method === 'finetune') return teacher;
+  const b = { name: 'stageB', epochs: cfg.stageB.epochs, images };
+  return cfg.method === 'scratch' ? [b] : [...teacher, { name: 'stageA', epochs: cfg.stageA.epochs, images }, b];
+}
+
 /**
  * Trains one method on a training split (with validation data for model selection) and returns the
  * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
@@ -174,6 +182,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
+  ctx.reporter.plan?.(stagePlan(cfg, splits.train.y.length));
   if (cfg.method === 'scratch') {
     const student = newStudent(studentCfg, studentInit, ctx).to(device);
     stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);

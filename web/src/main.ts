@@ -1,5 +1,9 @@
-/** The page: a photo or the webcam → WebRecognizer → boxes, labels, probability bars and FPS on a canvas. */
-import { drawFaces } from './drawFaces.js';
+/**
+ * The page: opens on the bundled sample photo; a photo (picker, drag-and-drop onto the page, or paste) or the
+ * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas.
+ */
+import { layoutAnnotations } from '../../src/infer/annotationLayout.js';
+import { drawLayout } from './drawLayout.js';
 import { WebRecognizer, type WebFace } from './webRecognizer.js';
 
 /** What the page exposes for tests and curious users (window.expnet). */
@@ -10,9 +14,13 @@ export interface PageState {
   fps: number;
   frames: number;
   error: string | null;
+  /** What the canvas shows: 'sample', 'file', 'drop', 'paste' or 'webcam'. */
+  source: string;
+  /** The last layout's placement of the panels ('beside' the faces or in a side 'strip'). */
+  placement: string;
 }
 
-const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null };
+const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null, source: '', placement: '' };
 (globalThis as { expnet?: PageState }).expnet = state;
 
 function el<T extends HTMLElement>(id: string): T {
@@ -46,23 +54,35 @@ function fail(err: unknown): void {
 async function show(src: CanvasImageSource, width: number, height: number): Promise<WebFace[]> {
   if (!rec) throw new Error('the models are not loaded yet');
   const faces = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
+  const layout = layoutAnnotations({ width, height }, faces, rec.labels);
+  if (canvas.width !== layout.width || canvas.height !== layout.height) {
+    canvas.width = layout.width;
+    canvas.height = layout.height;
   }
+  g.fillStyle = '#202020';
+  g.fillRect(0, 0, layout.width, layout.height);
   g.drawImage(src, 0, 0, width, height);
-  drawFaces(g, faces, rec.labels);
+  drawLayout(g, layout);
   state.faces = faces;
+  state.placement = layout.placement;
   return faces;
 }
 
-async function onPhoto(file: File): Promise<void> {
+async function onPhoto(file: Blob, source: string): Promise<void> {
   stopWebcam();
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   const t0 = performance.now();
   const faces = await show(bitmap, bitmap.width, bitmap.height);
+  bitmap.close();
   say(`${faces.length} face(s) in ${(performance.now() - t0).toFixed(0)} ms: ${faces.map((f) => f.label).join(', ') || 'none'}`);
+  state.source = source;
   state.frames++;
+}
+
+/** The first image among dropped or pasted items, if any. */
+function imageOf(items: DataTransfer | null): File | null {
+  for (const f of Array.from(items?.files ?? [])) if (f.type.startsWith('image/')) return f;
+  return null;
 }
 
 function stopWebcam(): void {
@@ -97,14 +117,55 @@ async function startWebcam(): Promise<void> {
   video.srcObject = stream;
   await video.play();
   camButton.textContent = 'Stop webcam';
+  state.source = 'webcam';
   say('webcam: running');
   await webcamLoop();
 }
 
 fileInput.addEventListener('change', () => {
   const f = fileInput.files?.[0];
-  if (f) onPhoto(f).catch(fail);
+  if (f) onPhoto(f, 'file').catch(fail);
 });
+// drag-and-drop anywhere on the page, and paste (Ctrl/Cmd+V) of an image
+document.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  document.body.classList.add('dropping');
+});
+document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  document.body.classList.remove('dropping');
+  const f = imageOf(e.dataTransfer);
+  if (!rec) say('the models are still loading: drop the photo again in a moment');
+  else if (f) onPhoto(f, 'drop').catch(fail);
+  else say('that was not an image file');
+});
+document.addEventListener('paste', (e) => {
+  const f = imageOf(e.clipboardData);
+  if (f && rec) {
+    e.preventDefault();
+    onPhoto(f, 'paste').catch(fail);
+  }
+});
+
+/** The bundled sample photo (examples/astronaut.png, copied by web/build.ts): shown at once, annotated when the models are ready. */
+const sample = fetch('sample.png').then(async (res) => {
+  if (!res.ok) throw new Error(`sample.png: HTTP ${res.status}`);
+  return res.blob();
+});
+sample
+  .then(async (blob) => {
+    if (state.frames > 0) return;
+    const bitmap = await createImageBitmap(blob);
+    [canvas.width, canvas.height] = [bitmap.width, bitmap.height];
+    g.drawImage(bitmap, 0, 0);
+    bitmap.close();
+  })
+  .catch(fail);
+
+async function showSample(): Promise<void> {
+  if (state.frames === 0) await onPhoto(await sample, 'sample');
+}
 camButton.addEventListener('click', () => {
   if (stream) stopWebcam();
   else startWebcam().catch(fail);
@@ -118,6 +179,6 @@ WebRecognizer.create({ onProgress: say })
     el<HTMLElement>('backend').textContent = r.backend;
     fileInput.disabled = false;
     camButton.disabled = false;
-    say(`ready (${r.card.name}, ONNX Runtime Web on ${r.backend}): pick a photo or start the webcam`);
+    return showSample().then(() => say(`${status.textContent ?? ''} — ready (${r.card.name}, ONNX Runtime Web on ${r.backend}): pick, drop or paste a photo, or start the webcam`));
   })
   .catch(fail);
