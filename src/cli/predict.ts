@@ -18,6 +18,8 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs> [options]
   --min-score S      detector confidence threshold (default 0.5)
   --detector-size N  detector input side, a multiple of 32 (default 384; 512 = face-api.js's, for small faces)
   --detector-precision int8|float32   (default int8 at the default size, float32 with --detector-size)
+  --any-format       decode any format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted inputs only:
+                     an SVG renders the local files it names)
   exit codes: 0 ok; 2 bad usage; 3 no input found; 4 some inputs could not be read (reported, skipped)`;
 
 const pct = (p: number): string => `${(100 * p).toFixed(1)}%`;
@@ -38,7 +40,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { json: { type: 'boolean' }, csv: { type: 'boolean' }, annotate: { type: 'string' }, crops: { type: 'boolean' }, models: { type: 'string' }, model: { type: 'string' }, 'min-score': { type: 'string' }, 'detector-size': { type: 'string' }, 'detector-precision': { type: 'string' } },
+    options: { json: { type: 'boolean' }, csv: { type: 'boolean' }, annotate: { type: 'string' }, crops: { type: 'boolean' }, models: { type: 'string' }, model: { type: 'string' }, 'min-score': { type: 'string' }, 'detector-size': { type: 'string' }, 'detector-precision': { type: 'string' }, 'any-format': { type: 'boolean' } },
   });
   if (positionals.length === 0) throw new ExpnetError('BAD_CONFIG', 'give at least one image, folder or glob');
   const { files, missing } = expandInputs(positionals);
@@ -53,6 +55,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     ...(minScore !== undefined ? { detector: { minConfidence: minScore } } : {}),
     ...(values['detector-size'] !== undefined ? { detectorSize: Number(values['detector-size']) } : {}),
     ...(precision !== undefined ? { detectorPrecision: precision } : {}),
+    anyFormat: values['any-format'] === true,
   });
   if (values.annotate) mkdirSync(values.annotate, { recursive: true });
   const results: ImageResult[] = [];
@@ -70,7 +73,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
         );
       } else if (!values.json) process.stdout.write(table(r));
       if (values.annotate) {
-        const img = await readRgb(file);
+        const img = await readRgb(file, undefined, { anyFormat: values['any-format'] === true });
         writeFileSync(join(values.annotate, `${basename(file, extname(file))}.annotated.png`), await annotatePng(img, r));
       }
     } catch (err) {

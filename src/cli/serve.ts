@@ -19,12 +19,18 @@ export const SERVE_HELP = `expnet serve [options]
   --timeout-ms N      queue wait + processing per request (EXPNET_TIMEOUT_MS; default ${SERVE_DEFAULTS.timeoutMs})
   --body-limit-mb N   bytes per image, in MiB (EXPNET_BODY_LIMIT_MB; default ${SERVE_DEFAULTS.bodyLimit / 2 ** 20})
   --max-pixels N      pixels per image (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
+  --body-timeout-ms N receiving one request, body included (EXPNET_BODY_TIMEOUT_MS; default ${SERVE_DEFAULTS.bodyTimeoutMs})
+  --uploads N         requests receiving their body at once, N per client with --uploads-per-client
+                      (EXPNET_UPLOADS, EXPNET_UPLOADS_PER_CLIENT; default ${SERVE_DEFAULTS.maxUploads}, ${SERVE_DEFAULTS.maxUploadsPerClient})
+  --any-format        decode any image format, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted clients only)
   --cors ORIGINS      '*' or comma-separated origins allowed from browsers (EXPNET_CORS_ORIGINS; default off)
   --min-score S       detector confidence threshold (default 0.5)
   --log               JSON request log on stdout (EXPNET_LOG=1)
-  EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) on /v1/* and /metrics, sent as
-                      "Authorization: Bearer <key>" or "X-API-Key: <key>"
-  SIGTERM/SIGINT: refuse new requests, finish in-flight ones, dispose the models, exit 0.`;
+  EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) everywhere but /healthz and /readyz,
+                      sent as "Authorization: Bearer <key>" or "X-API-Key: <key>"
+  --public-web        with API keys: the browser app (/, /main.js, /ort/*, /models/*) without a key (EXPNET_PUBLIC_WEB=1)
+  SIGTERM/SIGINT: refuse new requests, cut uploads still arriving, finish accepted ones, dispose the models,
+  exit 0 (1 when accepted requests had to be cut: after 30 s, or on a second Ctrl-C).`;
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -52,7 +58,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     strict: true,
     options: {
       host: str, port: str, models: str, model: str, concurrency: str, queue: str, 'timeout-ms': str, 'body-limit-mb': str,
-      'max-pixels': str, cors: str, 'min-score': str, log: { type: 'boolean' },
+      'max-pixels': str, cors: str, 'min-score': str, log: { type: 'boolean' }, 'body-timeout-ms': str, uploads: str,
+      'uploads-per-client': str, 'any-format': { type: 'boolean' }, 'public-web': { type: 'boolean' },
     },
   });
   const host = setting(values, 'host', 'EXPNET_HOST') ?? '127.0.0.1';
@@ -67,14 +74,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ['maxQueue', integer(values, 'queue', ['EXPNET_QUEUE'], 0)],
     ['timeoutMs', integer(values, 'timeout-ms', ['EXPNET_TIMEOUT_MS'], 1)],
     ['maxPixels', integer(values, 'max-pixels', ['EXPNET_MAX_PIXELS'], 1)],
+    ['bodyTimeoutMs', integer(values, 'body-timeout-ms', ['EXPNET_BODY_TIMEOUT_MS'], 1)],
+    ['maxUploads', integer(values, 'uploads', ['EXPNET_UPLOADS'], 1)],
+    ['maxUploadsPerClient', integer(values, 'uploads-per-client', ['EXPNET_UPLOADS_PER_CLIENT'], 1)],
     ['bodyLimit', bodyMiB === undefined ? undefined : bodyMiB * 2 ** 20],
     ['batchLimit', bodyMiB === undefined ? undefined : Math.max(SERVE_DEFAULTS.batchLimit, bodyMiB * 2 ** 20)],
   ];
+  const bodyTimeout = numbers.find(([k]) => k === 'bodyTimeoutMs')?.[1];
+  if (bodyTimeout !== undefined && bodyTimeout < SERVE_DEFAULTS.headersTimeoutMs) numbers.push(['headersTimeoutMs', bodyTimeout]);
   const options: ServeOptions = {
     ...Object.fromEntries(numbers.filter(([, v]) => v !== undefined)),
     apiKeys: parseApiKeys(process.env['EXPNET_API_KEYS']),
     cors: cors === undefined ? false : { origins: cors.trim() === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter((o) => o.length > 0) },
     logger: values.log === true || process.env['EXPNET_LOG'] === '1',
+    publicWeb: values['public-web'] === true || process.env['EXPNET_PUBLIC_WEB'] === '1',
+    anyFormat: values['any-format'] === true,
     disposeOnClose: true,
   };
   resolveServeOptions(options); // bad settings fail before the models load
@@ -84,6 +98,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(modelDir !== undefined ? { modelDir } : {}),
     ...(expressionModel !== undefined ? { expressionModel } : {}),
     ...(minScore !== undefined ? { detector: { minConfidence: minScore } } : {}),
+    anyFormat: options.anyFormat ?? false,
   });
   let app;
   try {
@@ -99,7 +114,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof ExpnetError) throw err;
     throw new ExpnetError('BAD_CONFIG', `cannot serve on ${host}:${port}: ${(err as Error).message}`, { cause: err });
   }
-  const { signal, graceful } = await closeOnSignals(app, { onSignal: (s) => process.stderr.write(`expnet serve: ${s}: closing (in-flight requests finish; a second signal cuts them)\n`) });
+  const onSignal = (s: NodeJS.Signals, cuts: boolean): void => {
+    process.stderr.write(`expnet serve: ${s}: ${cuts ? 'cutting the requests in flight' : 'closing (uploads still arriving are cut, accepted requests finish; Ctrl-C again cuts them)'}\n`);
+  };
+  const { signal, graceful } = await closeOnSignals(app, { onSignal });
   process.stderr.write(`expnet serve: closed after ${signal}${graceful ? '' : ' (connections cut)'}\n`);
   return graceful ? 0 : 1;
 }

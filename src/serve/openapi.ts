@@ -24,10 +24,12 @@ export function openApiDocument(opts: ResolvedServeOptions, labels: readonly str
     },
   };
   const common = {
-    '400': error('Malformed request (NO_IMAGE, BAD_MULTIPART, BAD_REQUEST)'),
+    '400': error('Malformed request (NO_IMAGE, EMPTY_IMAGE, ONE_IMAGE_EXPECTED, BAD_MULTIPART, BAD_REQUEST)'),
     ...(auth.length > 0 ? { '401': error('Missing or wrong API key') } : {}),
-    '413': error(`Over a limit: ${opts.bodyLimit} bytes per image, ${opts.maxPixels} pixels (TOO_LARGE, TOO_MANY_PIXELS, TOO_MANY_FILES)`),
-    '415': error('Not an image or multipart body'),
+    '413': error(`Over a limit: ${opts.bodyLimit} bytes per image, ${opts.maxPixels} pixels (TOO_LARGE, TOO_MANY_PIXELS, TOO_MANY_FILES, TOO_MANY_FIELDS, TOO_MANY_PARTS)`),
+    '415': error('Not an image or multipart body (UNSUPPORTED_MEDIA_TYPE), or an image format that is not JPEG/PNG/WebP/GIF/TIFF/AVIF (UNSUPPORTED_FORMAT)'),
+    '422': error('The image cannot be decoded (BAD_IMAGE, naming the input)'),
+    '429': error(`This client already has ${opts.maxUploadsPerClient} uploads in progress (TOO_MANY_UPLOADS)`),
     '503': busy,
   };
   return {
@@ -43,7 +45,6 @@ export function openApiDocument(opts: ResolvedServeOptions, labels: readonly str
           responses: {
             '200': { description: 'Faces found (an empty list when none)', content: { ...json(ref('DetectResult')), 'image/png': { schema: { type: 'string', format: 'binary' } } } },
             ...common,
-            '422': error('Not a decodable image (BAD_IMAGE)'),
           },
         },
       },

@@ -2,13 +2,22 @@
  * The browser app (web/, built into web/dist/ by `node --import tsx web/build.ts`) as static routes of the
  * HTTP server: `/` (the page), `/main.js`, `/ort/*` (ONNX Runtime Web) and `/models/*`. Only the files the
  * build writes are served (no directory walking); pages get cross-origin isolation headers so ONNX Runtime
- * Web may use wasm threads.
+ * Web may use wasm threads. With API keys set they need a key too, unless the server's `publicWeb` is on.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HttpError } from './httpError.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route of the browser app: open without an API key when the server's `publicWeb` is set. */
+    web?: boolean;
+  }
+}
+
+const WEB = { config: { web: true } } as const;
 
 export interface WebRoutesOptions {
   /** The built app (default: the package's web/dist). */
@@ -54,18 +63,15 @@ export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}):
   const modelDir = options.modelDir ?? join(dir, 'models');
   const built = existsSync(join(dir, 'index.html'));
   const index = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => {
-    if (!built) {
-      const msg = `the browser app is not built (${dir} has no index.html): run \`node --import tsx web/build.ts\``;
-      return reply.code(404).type('text/plain; charset=utf-8').send(msg);
-    }
+    if (!built) throw new HttpError(404, 'NOT_FOUND', 'the browser app is not built on this server (node --import tsx web/build.ts builds it)');
     return sendFile(reply, join(dir, 'index.html'));
   };
-  app.get('/', index);
-  app.get('/index.html', index);
-  app.get('/main.js', async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
-  app.get('/main.js.map', async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
+  app.get('/', WEB, index);
+  app.get('/index.html', WEB, index);
+  app.get('/main.js', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
+  app.get('/main.js.map', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
   for (const [prefix, folder] of [['ort', join(dir, 'ort')], ['models', modelDir]] as const) {
-    app.get<{ Params: { file: string } }>(`/${prefix}/:file`, async (req, reply) => {
+    app.get<{ Params: { file: string } }>(`/${prefix}/:file`, WEB, async (req, reply) => {
       const { file } = req.params;
       if (!SAFE_NAME.test(file)) throw new HttpError(404, 'NOT_FOUND', `no file /${prefix}/${file}`);
       return sendFile(reply, join(folder, file));
