@@ -29,7 +29,7 @@ export const SERVE_HELP = `expnet serve [options]
   EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) everywhere but /healthz and /readyz,
                       sent as "Authorization: Bearer <key>" or "X-API-Key: <key>"
   --public-web        with API keys: the browser app (/, /main.js, /ort/*, /models/*) without a key (EXPNET_PUBLIC_WEB=1)
-  SIGTERM/SIGINT: refuse new requests, cut uploads still arriving, finish accepted ones, dispose the models,
+  SIGTERM/SIGINT: refuse new requests, cut stalled uploads, finish accepted ones, dispose the models,
   exit 0 (1 when accepted requests had to be cut: after 30 s, or on a second Ctrl-C).`;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -115,7 +115,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new ExpnetError('BAD_CONFIG', `cannot serve on ${host}:${port}: ${(err as Error).message}`, { cause: err });
   }
   const onSignal = (s: NodeJS.Signals, cuts: boolean): void => {
-    process.stderr.write(`expnet serve: ${s}: ${cuts ? 'cutting the requests in flight' : 'closing (uploads still arriving are cut, accepted requests finish; Ctrl-C again cuts them)'}\n`);
+    process.stderr.write(`expnet serve: ${s}: ${cuts ? 'cutting the requests in flight' : 'closing (stalled uploads are cut, accepted requests finish; Ctrl-C again cuts them)'}\n`);
   };
   const { signal, graceful } = await closeOnSignals(app, { onSignal });
   process.stderr.write(`expnet serve: closed after ${signal}${graceful ? '' : ' (connections cut)'}\n`);

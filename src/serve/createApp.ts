@@ -2,8 +2,8 @@
  * `createApp(recognizer, options)`: the expnet HTTP API as a fastify instance, not listening (test it with
  * `app.inject`, serve it with `app.listen`, add routes before either). With API keys, every route except
  * /healthz and /readyz needs one (the browser app's routes only with `publicWeb`). `app.close()` is the
- * graceful shutdown: new requests get 503, uploads still arriving are cut, requests whose body has arrived
- * finish, then the remaining connections close and the recognizer is disposed if asked.
+ * graceful shutdown: new requests get 503, stalled uploads are cut (no byte for 1 s), progressing uploads and
+ * requests already read finish, then the remaining connections close and the recognizer is disposed if asked.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,6 +31,8 @@ function packageVersion(): string {
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
+/** At shutdown, an upload that receives nothing for this long is cut. */
+const STALL_MS = 1000;
 
 export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {}): FastifyInstance {
   const opts = resolveServeOptions(options);
@@ -78,7 +80,7 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
   });
   app.addHook('preClose', async () => {
     ctx.state.closing = true;
-    uploads.cutAll();
+    uploads.cutStalled(STALL_MS);
     // Once every request that got its body has been answered, whatever is left (connections with partial
     // headers, idle keep-alives) is closed so that close() ends now, not at the timeouts.
     const cutRest = (): void => void setImmediate(() => app.server.closeAllConnections());

@@ -39,7 +39,9 @@ const FS_PATH = /(?<![\w.:/-])(?:[A-Za-z]:\\|\/)(?!v1\/)(?:[\w.@+~-]+[\\/]){2,}[
 /** A message without filesystem paths: the server's own folders and any absolute path become '<path>'. */
 export function withoutPaths(message: string): string {
   let m = message;
-  for (const root of [process.cwd(), homedir(), tmpdir(), dirname(process.execPath)]) if (root.length > 1) m = m.split(root).join('<path>');
+  for (const root of [process.cwd(), homedir(), tmpdir(), dirname(process.execPath)]) {
+    if (root.length > 1) m = m.replace(new RegExp(`${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[\\\\/][^\\s'"\`,;:()]*)?`, 'g'), '<path>');
+  }
   return m.replace(FS_PATH, '<path>');
 }
 

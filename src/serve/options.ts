@@ -30,7 +30,7 @@ export interface ServeOptions {
    * OVERLOADED (default 128). Memory for bodies in flight stays under maxUploads × bodyLimit.
    */
   maxUploads?: number;
-  /** Of those, per client address; beyond: 429 TOO_MANY_UPLOADS (default 8). */
+  /** Of those, per client address (behind a proxy, every client has the proxy's); beyond: 429 TOO_MANY_UPLOADS (default 32). */
   maxUploadsPerClient?: number;
   /** How often Node checks the two timeouts above (default 1 s). */
   timeoutCheckMs?: number;
@@ -68,7 +68,7 @@ export const SERVE_DEFAULTS: Readonly<ResolvedServeOptions> = Object.freeze({
   bodyTimeoutMs: 10_000,
   headersTimeoutMs: 5_000,
   maxUploads: 128,
-  maxUploadsPerClient: 8,
+  maxUploadsPerClient: 32,
   timeoutCheckMs: 1_000,
   bodyLimit: 8 * 2 ** 20,
   batchLimit: 32 * 2 ** 20,

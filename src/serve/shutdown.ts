@@ -1,6 +1,6 @@
 /**
  * Graceful shutdown on signals: the first SIGTERM/SIGINT starts `app.close()` (no new connections, 503 on
- * kept-alive ones, uploads still arriving are cut, requests whose body has arrived finish, the recognizer is
+ * kept-alive ones, stalled uploads are cut, accepted requests and progressing uploads finish, the recognizer is
  * disposed when the app owns it). Past graceMs, or on a SIGINT after the first signal (Ctrl-C twice), open
  * connections are cut; a repeated SIGTERM (supervisors resend it) does not cut anything.
  */

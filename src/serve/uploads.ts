@@ -3,7 +3,7 @@
  * connection ends); only then does it ask the recognizer queue for a place (admission after the body). Receiving
  * requests are bounded on their own: at most `max` at once and `perClient` per remote address, each cut by the
  * body timeout (Node's requestTimeout). So uploads that stall after their headers hold no queue place and cannot
- * starve other clients; at shutdown, the receiving ones are cut.
+ * starve other clients; at shutdown, the stalled ones are cut.
  */
 import type { FastifyRequest } from 'fastify';
 
@@ -54,13 +54,25 @@ export class Uploads {
     this.#open.get(req)?.();
   }
 
-  /** Destroys the connections of all requests still receiving their body; returns how many. */
-  cutAll(): number {
-    const n = this.#open.size;
-    for (const [req, leave] of [...this.#open]) {
-      leave();
-      req.raw.socket?.destroy();
-    }
-    return n;
+  /**
+   * Shutdown: every `stallMs`, cuts the connections of the uploads that received no byte since the last look
+   * (the first look is now: one interval without progress is a stall). Uploads still making progress go on
+   * (bounded by the body timeout); the watch ends when none is left.
+   */
+  cutStalled(stallMs: number): void {
+    const seen = new Map<FastifyRequest, number>();
+    const look = (): void => {
+      for (const [req, leave] of [...this.#open]) {
+        const bytes = req.raw.socket?.bytesRead ?? 0;
+        if (seen.get(req) === bytes) {
+          leave();
+          req.raw.socket?.destroy();
+        } else seen.set(req, bytes);
+      }
+      if (this.#open.size === 0) clearInterval(timer);
+    };
+    const timer = setInterval(look, stallMs);
+    timer.unref();
+    look();
   }
 }
