@@ -95,6 +95,10 @@ describe('malformed inputs: CLI and library (issue 17)', () => {
       assert.equal(set.y.length, ds.samples.length - 3);
       assert.ok(warnings.some((w) => /3 missing or undecodable image\(s\) skipped/.test(w)), warnings.join('\n'));
       assert.throws(() => resolveConfig({ maxSkippedImages: -1 }), /config\.maxSkippedImages/);
+      const r = cli(['train', '--data', manifest, '--format', 'csv', '--method', 'scratch', '--out', join(dir, 'run-missing'), '--quiet', '--set', 'maxSkippedImages=2']);
+      assert.equal(r.status, 3, r.stderr);
+      assert.match(r.stderr, /3 of \d+ images are missing or cannot be decoded, more than config\.maxSkippedImages = 2 allows: .*missing0\.png/);
+      noStack(r.stderr);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -8,13 +8,14 @@
  * session does write that cache. Linux with a C compiler only; skipped otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/engine/native.js';
+import { startServe } from './serveFixtures.js';
 
 const SHIM = String.raw`
 #define _GNU_SOURCE
@@ -159,22 +160,10 @@ describe('no network at run time (LD_PRELOAD resolver and socket shim)', { skip:
   });
 
   test('expnet serve: 12 s with requests, no lookup, no connection off loopback, no telemetry cache', async () => {
-    const { env, log, home } = sandbox('serve', { EXPNET_HOST: '127.0.0.1', EXPNET_API_KEYS: '' });
-    const child = spawn(process.execPath, [...process.execArgv, main, 'serve', '--port', '0', '--concurrency', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const { env, log, home } = sandbox('serve');
+    const server = await startServe(['--concurrency', '1'], { ...env, EXPNET_API_KEYS: '' });
+    const { port } = server;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          stdout += d.toString();
-          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-          if (m) resolve(Number(m[1]));
-        });
-        void exited.then((code) => reject(new Error(`expnet serve exited ${code}: ${stderr}`)));
-      });
       const png = readFileSync(astronaut);
       const detect = async (): Promise<void> => {
         const res = await fetch(`http://127.0.0.1:${port}/v1/detect`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
@@ -184,11 +173,10 @@ describe('no network at run time (LD_PRELOAD resolver and socket shim)', { skip:
       await detect();
       await new Promise((r) => setTimeout(r, 12_000));
       await detect();
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0, server.stderr());
     } finally {
-      clearTimeout(kill);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      server.end();
     }
     assert.equal(records(log), '', 'network activity during serve');
     assert.ok(!existsSync(join(home, TELEMETRY_CACHE)), 'ORT telemetry wrote its cache');

@@ -129,7 +129,8 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     const jpeg = await sharp(astronaut).jpeg({ quality: 95 }).toBuffer();
     const two = multipart([{ data: astronaut }, { data: astronaut }]);
     const cases: [string, Promise<LightMyRequestResponse>, number, string][] = [
-      ['JSON body', post(app, '/v1/detect', '{"image":"x"}', 'application/json'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['JSON body without "image"', post(app, '/v1/detect', '{"picture":"x"}', 'application/json'), 400, 'BAD_JSON'],
+      ['JSON body that does not parse', post(app, '/v1/detect', '{"image":', 'application/json'), 400, 'BAD_JSON'],
       ['text body', post(app, '/v1/detect', 'hello', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['form body', post(app, '/v1/detect', 'a=b', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['no content type', post(app, '/v1/detect', astronaut), 415, 'UNSUPPORTED_MEDIA_TYPE'],
@@ -180,7 +181,7 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     const a = make();
     await post(a, '/v1/detect', astronaut, 'image/png');
     await post(a, '/v1/detect', 'nope', 'image/png');
-    await post(a, '/v1/detect', '{}', 'application/json');
+    await post(a, '/v1/detect', '{}', 'text/plain');
     const res = await a.inject({ url: '/metrics' });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);

@@ -222,6 +222,25 @@ describe('server hardening (issue 17)', () => {
     assert.match(bad.message, /^body: /);
   });
 
+  test('JSON body { image: <base64> }: the same answer as the raw body; malformed JSON is 400 BAD_JSON', async () => {
+    const a = make({ bodyLimit: 64 * 1024 });
+    const png = await blankPng(200, 100);
+    const json = (body: unknown): Promise<LightMyRequestResponse> => a.inject({ method: 'POST', url: '/v1/detect', payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const raw = (await a.inject({ method: 'POST', url: '/v1/detect', payload: png, headers: { 'content-type': 'image/png' } })).json<{ width: number; faces: unknown[] }>();
+    const viaJson = await json({ image: png.toString('base64'), name: 'mine.png' });
+    assert.equal(viaJson.statusCode, 200, viaJson.body);
+    const r = viaJson.json<{ input: string; width: number; faces: unknown[] }>();
+    assert.deepEqual([r.input, r.width, r.faces], ['mine.png', raw.width, raw.faces]);
+    assert.equal((await json({ image: `data:image/png;base64,${png.toString('base64')}` })).json<{ input: string }>().input, 'image');
+    expectError(await json({ image: '%%%' }), 400, 'BAD_JSON', 'not base64');
+    expectError(await json({ image: 12 }), 400, 'BAD_JSON', 'a number');
+    expectError(await json({ image: 'AAAA', extra: 1 }), 400, 'BAD_JSON', 'an unknown field');
+    expectError(await json('[1, 2]'), 400, 'BAD_JSON', 'an array');
+    expectError(await json({ image: '' }), 400, 'NO_IMAGE', 'an empty image');
+    expectError(await json({ image: Buffer.alloc(66 * 1024).toString('base64') }), 413, 'TOO_LARGE', 'over bodyLimit once decoded');
+    expectError(await json({ image: svgReferencing('x.png').toString('base64') }), 415, 'UNSUPPORTED_FORMAT', 'an SVG in JSON');
+  });
+
   test('formats: SVG (referencing a local file) and PDF get 415 UNSUPPORTED_FORMAT; anyFormat lets SVG through', async () => {
     const a = make();
     const svg = svgReferencing('/etc/hostname');

@@ -1,5 +1,6 @@
 /**
- * The /v1 API: POST /v1/detect (one image; ?annotate=1 → PNG, ?crop=1 → the image is one face crop),
+ * The /v1 API: POST /v1/detect (one image: raw body, one multipart file, or JSON `{ "image": "<base64>" }`;
+ * ?annotate=1 → PNG, ?crop=1 → the image is one face crop),
  * POST /v1/detect/batch (multipart, several images, a result or an error entry for every file part) and
  * GET /v1/models. A POST first takes an upload place (uploads.ts: 429 TOO_MANY_UPLOADS per client, 503/429
  * OVERLOADED when all are taken, or when the queue is full already), and a queue place once its body is read.
@@ -13,7 +14,7 @@ import type { ImageResult } from '../infer/recognizer.js';
 import { ExpnetError } from '../errors.js';
 import { overloaded, retryAfter, runJob, type ServeContext } from './context.js';
 import { HttpError, toHttpError, type ErrorBody } from './httpError.js';
-import { checkImage, readUploads, type Upload } from './readUploads.js';
+import { checkImage, parseJsonImage, readUploads, type Upload } from './readUploads.js';
 import { Uploads } from './uploads.js';
 
 const IMAGE_TYPES = /^image\/[a-z0-9.+-]+$/i;
@@ -61,6 +62,14 @@ export function detectRoutes(ctx: ServeContext) {
   return async function v1(app: FastifyInstance): Promise<void> {
     app.removeAllContentTypeParsers();
     for (const type of [IMAGE_TYPES, 'application/octet-stream']) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+    // base64 is 4/3 of the bytes; the decoded image is checked against bodyLimit again.
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.ceil(bodyLimit / 3) * 4 + 4096 }, (_req, text, done) => {
+      try {
+        done(null, parseJsonImage(String(text)));
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     await app.register(multipart, { throwFileSizeLimit: true, limits: { fileSize: bodyLimit } });
 
     app.addHook('onRequest', async (req) => {

@@ -14,6 +14,7 @@ export type HttpErrorCode =
   | 'EMPTY_IMAGE'
   | 'ONE_IMAGE_EXPECTED'
   | 'BAD_MULTIPART'
+  | 'BAD_JSON'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'REQUEST_TIMEOUT'

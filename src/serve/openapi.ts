@@ -21,10 +21,13 @@ export function openApiDocument(opts: ResolvedServeOptions, labels: readonly str
       'image/*': { schema: { type: 'string', format: 'binary' } },
       'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
       'multipart/form-data': { schema: { type: 'object', properties: { image: { type: 'string', format: 'binary' } } } },
+      'application/json': {
+        schema: { type: 'object', required: ['image'], additionalProperties: false, properties: { image: { type: 'string', contentEncoding: 'base64', description: 'The encoded image (a data: URL prefix is allowed)' }, name: { type: 'string' } } },
+      },
     },
   };
   const common = {
-    '400': error('Malformed request (NO_IMAGE, EMPTY_IMAGE, ONE_IMAGE_EXPECTED, BAD_MULTIPART, BAD_REQUEST)'),
+    '400': error('Malformed request (NO_IMAGE, EMPTY_IMAGE, ONE_IMAGE_EXPECTED, BAD_MULTIPART, BAD_JSON, BAD_REQUEST)'),
     ...(auth.length > 0 ? { '401': error('Missing or wrong API key') } : {}),
     '413': error(`Over a limit: ${opts.bodyLimit} bytes per image, ${opts.maxPixels} pixels (TOO_LARGE, TOO_MANY_PIXELS, TOO_MANY_FILES, TOO_MANY_FIELDS, TOO_MANY_PARTS)`),
     '415': error('Not an image or multipart body (UNSUPPORTED_MEDIA_TYPE), or an image format that is not JPEG/PNG/WebP/GIF/TIFF/AVIF (UNSUPPORTED_FORMAT)'),

@@ -1,6 +1,6 @@
 /**
  * The images of a request: the raw body (image/* or application/octet-stream, already parsed into a Buffer
- * under bodyLimit) or the file parts of a multipart/form-data body, each under bodyLimit, at most maxFiles,
+ * under bodyLimit), a JSON body `{ "image": "<base64>" }`, or the file parts of a multipart/form-data body, each under bodyLimit, at most maxFiles,
  * all together under totalLimit. Every file part is kept, empty ones too (each gets its own error entry).
  * Malformed multipart bodies (truncated, bad boundaries, bad part headers) are 400 BAD_MULTIPART; text fields
  * are ignored, up to a small count.
@@ -63,10 +63,48 @@ async function multipartUploads(req: FastifyRequest, limits: UploadLimits): Prom
   return out;
 }
 
-/** At least one file part (empty ones included) or a non-empty raw body, or 400 NO_IMAGE. */
+/** A JSON body `{ "image": "<base64>", "name"?: "a.png" }` (a `data:image/…;base64,` prefix is allowed). */
+export interface JsonImage {
+  readonly json: true;
+  readonly image: Buffer;
+  readonly name: string;
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** The JSON content-type parser's work: text → JsonImage, or 400 BAD_JSON naming what is wrong. */
+export function parseJsonImage(text: string): JsonImage {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, 'BAD_JSON', `the JSON body does not parse: ${(err as Error).message}`, {}, { cause: err });
+  }
+  const o = body as { image?: unknown; name?: unknown } | null;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(400, 'BAD_JSON', 'the JSON body must be an object { "image": "<base64>" }');
+  const extra = Object.keys(o).filter((k) => k !== 'image' && k !== 'name');
+  if (extra.length > 0) throw new HttpError(400, 'BAD_JSON', `unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected "image" and optionally "name")`);
+  if (typeof o.image !== 'string') throw new HttpError(400, 'BAD_JSON', `"image" must be a base64 string, got ${o.image === undefined ? 'nothing' : typeof o.image}`);
+  if (o.name !== undefined && typeof o.name !== 'string') throw new HttpError(400, 'BAD_JSON', `"name" must be a string, got ${typeof o.name}`);
+  const b64 = o.image.replace(/^data:[\w.+/-]*;base64,/, '').replace(/\s+/g, '');
+  if (!BASE64.test(b64)) throw new HttpError(400, 'BAD_JSON', '"image" is not base64 (A–Z, a–z, 0–9, +/ or -_, = padding)');
+  return { json: true, image: Buffer.from(b64, 'base64'), name: (o.name ?? 'image').slice(0, 200) || 'image' };
+}
+
+const isJsonImage = (b: unknown): b is JsonImage => typeof b === 'object' && b !== null && (b as { json?: unknown }).json === true;
+
+/** At least one file part (empty ones included), a non-empty raw body or JSON image, or 400 NO_IMAGE. */
 export async function readUploads(req: FastifyRequest, limits: UploadLimits): Promise<Upload[]> {
-  const uploads = req.isMultipart() ? await multipartUploads(req, limits) : Buffer.isBuffer(req.body) && req.body.byteLength > 0 ? [{ name: 'body', data: req.body }] : [];
+  const b = req.body;
+  const uploads = req.isMultipart()
+    ? await multipartUploads(req, limits)
+    : Buffer.isBuffer(b) && b.byteLength > 0
+      ? [{ name: 'body', data: b }]
+      : isJsonImage(b)
+        ? [{ name: b.name, data: b.image }]
+        : [];
   if (uploads.length === 0) throw noImage();
+  if (uploads.some((u) => u.data.byteLength > limits.fileLimit)) throw new HttpError(413, 'TOO_LARGE', `the image is over the limit of ${limits.fileLimit} bytes`);
   return uploads;
 }
 
