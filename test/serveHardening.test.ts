@@ -170,6 +170,13 @@ describe('server hardening (issue 17)', () => {
       for (const url of ['/openapi.json', '/metrics', '/v1/models']) expectError(await open.inject({ url }), 401, 'UNAUTHORIZED', `${url} with publicWeb`);
       expectError(await open.inject({ method: 'POST', url: '/v1/detect', payload: await blankPng(), headers: { 'content-type': 'image/png' } }), 401, 'UNAUTHORIZED', 'detect with publicWeb');
       for (const url of ['/healthz', '/readyz']) assert.equal((await closed.inject({ url })).statusCode, 200, url);
+      // The document says so: a key everywhere (global security) but on the probes; every operation has an id and a tag.
+      const doc = (await closed.inject({ url: '/openapi.json', headers: { 'x-api-key': KEY } })).json<{ security?: unknown[]; paths: Record<string, Record<string, { operationId?: string; tags?: string[]; security?: unknown[] }>> }>();
+      assert.equal(doc.security?.length, 2);
+      const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.values(methods).map((op) => ({ path, ...op })));
+      assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length, 'distinct operationIds');
+      for (const o of ops) assert.ok(o.operationId && o.tags?.length, `${o.path} has an operationId and tags`);
+      assert.deepEqual(ops.filter((o) => o.security?.length === 0).map((o) => o.path).sort(), ['/healthz', '/readyz']);
     } finally {
       rmSync(web, { recursive: true, force: true });
     }
