@@ -243,7 +243,7 @@ describe('server hardening (issue 17)', () => {
     expectError(await json({ image: 12 }), 400, 'BAD_JSON', 'a number');
     expectError(await json({ image: 'AAAA', extra: 1 }), 400, 'BAD_JSON', 'an unknown field');
     expectError(await json('[1, 2]'), 400, 'BAD_JSON', 'an array');
-    expectError(await json({ image: '' }), 400, 'NO_IMAGE', 'an empty image');
+    expectError(await json({ image: '' }), 400, 'EMPTY_IMAGE', 'an empty image');
     expectError(await json({ image: Buffer.alloc(66 * 1024).toString('base64') }), 413, 'TOO_LARGE', 'over bodyLimit once decoded');
     expectError(await json({ image: svgReferencing('x.png').toString('base64') }), 415, 'UNSUPPORTED_FORMAT', 'an SVG in JSON');
   });
