@@ -178,6 +178,11 @@ describe('server hardening (issue 17)', () => {
       assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length, 'distinct operationIds');
       for (const o of ops) assert.ok(o.operationId && o.tags?.length, `${o.path} has an operationId and tags`);
       assert.deepEqual(ops.filter((o) => o.security?.length === 0).map((o) => o.path).sort(), ['/healthz', '/readyz']);
+      expectError(await closed.inject({ url: '/docs' }), 401, 'UNAUTHORIZED', '/docs without a key');
+      const page = await closed.inject({ url: '/docs', headers: { 'x-api-key': KEY } });
+      assert.match(String(page.headers['content-type']), /^text\/html/);
+      for (const o of ops) assert.ok(page.body.includes(`<code>${o.operationId}</code>`), `/docs shows ${o.operationId}`);
+      assert.doesNotMatch(page.body, /<script|https?:\/\/(?!127)/, 'no scripts, nothing fetched from elsewhere');
     } finally {
       rmSync(web, { recursive: true, force: true });
     }

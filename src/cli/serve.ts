@@ -9,8 +9,9 @@ import { closeOnSignals } from '../serve/shutdown.js';
 import { webRoutes } from '../serve/webRoutes.js';
 
 export const SERVE_HELP = `expnet serve [options]
-  Serves the HTTP API: POST /v1/detect (image body or multipart; ?annotate=1 → PNG), POST /v1/detect/batch,
-  GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json. Flags override the environment.
+  Serves the HTTP API: POST /v1/detect (image body, multipart or JSON {"image": base64}; ?annotate=1 → PNG),
+  POST /v1/detect/batch, GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json, /docs.
+  Error codes, limits and auth: docs/API.md. Flags override the environment.
   --host H            listen address (EXPNET_HOST; default 127.0.0.1; 0.0.0.0 to serve other machines)
   --port N            (EXPNET_PORT or PORT; default 8080; 0 picks a free port)
   --models DIR        model folder (EXPNET_MODELS; default the bundled models/)   --model NAME (EXPNET_MODEL)

@@ -14,6 +14,7 @@ import { clientErrorHandler } from './clientError.js';
 import { retryAfter, type ServeContext, type ServeRecognizer } from './context.js';
 import { installCors } from './cors.js';
 import { detectRoutes } from './detectRoutes.js';
+import { docsPage } from './docsPage.js';
 import { HttpError, toHttpError } from './httpError.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
@@ -109,6 +110,8 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
   });
   app.get('/openapi.json', async () => doc);
+  const page = docsPage(doc);
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(page));
   app.register(detectRoutes(ctx), { prefix: '/v1' });
   return app;
 }

@@ -73,6 +73,7 @@ export function openApiDocument(opts: ResolvedServeOptions, labels: readonly str
       '/healthz': { get: { operationId: 'healthz', tags: ['operations'], summary: 'Liveness (never needs a key)', security: [], responses: { '200': { description: 'The process is up', content: json({ type: 'object' }) } } } },
       '/readyz': { get: { operationId: 'readyz', tags: ['operations'], summary: 'Readiness (never needs a key)', security: [], responses: { '200': { description: 'Accepting work', content: json({ type: 'object' }) }, '503': error('Shutting down') } } },
       '/metrics': { get: { operationId: 'metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, ...unauthorized } } },
+      '/docs': { get: { operationId: 'docs', tags: ['operations'], summary: 'This document as an HTML page', responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, ...unauthorized } } },
       '/openapi.json': { get: { operationId: 'openapi', tags: ['operations'], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...unauthorized } } },
     },
     components: {
