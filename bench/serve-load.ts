@@ -2,14 +2,18 @@
  * HTTP server load: `expnet serve` in a child process on 127.0.0.1, autocannon POSTing the 512×512 astronaut
  * PNG to /v1/detect with 1, 16 and 128 concurrent clients (bounded: --duration seconds per level). Reports
  * throughput, p50/p99 latency, status counts and the server's RSS before/after (from /metrics); then one run
- * at 128 clients with the default queue (32) to show load shedding (503 + Retry-After), and /healthz alone.
+ * at 128 clients with the default queue (32) to show load shedding (503 + Retry-After), and /healthz alone;
+ * then, on a server with default settings (body timeout raised), 16 clients without and then with 64 stalled
+ * uploads open (headers and 10 bytes of a 100 kB body, then nothing, from 64 loopback addresses): they must
+ * hold no queue place.
  * Uses --models/--model, else the bundled model, else a random-weight model bundled into a temp dir (same
  * graph, same cost). Usage: node --import tsx bench/serve-load.ts [--duration 10] [--levels 1,16,128]
- *   [--concurrency N] [--models DIR --model NAME] [--json out.json]
+ *   [--concurrency N] [--models DIR --model NAME] [--json out.json] [--stalled-only]
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +42,8 @@ const arg = (name: string): string | undefined => {
 };
 const duration = Number(arg('--duration') ?? 10);
 const levels = (arg('--levels') ?? '1,16,128').split(',').map(Number);
+/** Only the last server: 16 clients without, then with 64 stalled uploads open. */
+const stalledOnly = process.argv.includes('--stalled-only');
 const astronaut = readFileSync(join(packageRoot(), 'examples', 'astronaut.png'));
 
 async function modelBundle(): Promise<{ dir: string; name: string; random: boolean }> {
@@ -109,25 +115,56 @@ async function level(base: string, what: string, path: string, clients: number, 
   return { what, clients, seconds: r.duration, ok: r['2xx'], perSecond: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, statuses, fivexx: r['5xx'], errors: r.errors + r.timeouts, rssBefore, rssAfter: await rssMiB(base) };
 }
 
+/** `n` connections from 127.0.0.2… that send a POST's headers and 10 bytes of its 100 kB body, then nothing. */
+async function stalledUploads(base: string, n: number): Promise<Socket[]> {
+  const { hostname, port } = new URL(base);
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: hostname, port: Number(port), localAddress: `127.0.0.${2 + (i % 250)}` });
+      s.on('error', () => undefined);
+      s.once('connect', () => {
+        s.write(`POST /v1/detect HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n`);
+        s.write(Buffer.alloc(10), () => resolve(s));
+      });
+      s.once('error', reject);
+    })),
+  );
+}
+
 const bundle = await modelBundle();
 const conc = arg('--concurrency');
 const cpus = (await import('node:os')).availableParallelism();
 const load = (await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`model ${bundle.name}${bundle.random ? ' (random weights, same graph)' : ''}; ${cpus} CPUs; load average ${load}; ${duration} s per level`);
 const rows: Row[] = [];
-const main = await startServer(bundle.dir, bundle.name, ['--queue', '256', ...(conc ? ['--concurrency', conc] : [])]);
-await level(main.base, 'warm-up', '/v1/detect', 2, 2, true);
-for (const c of levels) {
-  const row = await level(main.base, '/v1/detect, queue 256', '/v1/detect', c, duration, true);
-  rows.push(row);
-  console.log(JSON.stringify(row));
+if (!stalledOnly) {
+  // One client address here: the per-client upload cap (default 32) is lifted so that 128 clients are queued.
+  const main = await startServer(bundle.dir, bundle.name, ['--queue', '256', '--uploads-per-client', '256', ...(conc ? ['--concurrency', conc] : [])]);
+  await level(main.base, 'warm-up', '/v1/detect', 2, 2, true);
+  for (const c of levels) {
+    const row = await level(main.base, '/v1/detect, queue 256', '/v1/detect', c, duration, true);
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  rows.push(await level(main.base, '/healthz (HTTP only)', '/healthz', 16, Math.min(5, duration), false));
+  console.log(`server exit code after SIGTERM: ${await stop(main.child)}`);
+  const shed = await startServer(bundle.dir, bundle.name, conc ? ['--concurrency', conc] : []);
+  await level(shed.base, 'warm-up', '/v1/detect', 2, 2, true);
+  rows.push(await level(shed.base, '/v1/detect, default queue 32 (shedding)', '/v1/detect', 128, duration, true));
+  console.log(`server exit code after SIGTERM: ${await stop(shed.child)}`);
 }
-rows.push(await level(main.base, '/healthz (HTTP only)', '/healthz', 16, Math.min(5, duration), false));
-console.log(`server exit code after SIGTERM: ${await stop(main.child)}`);
-const shed = await startServer(bundle.dir, bundle.name, conc ? ['--concurrency', conc] : []);
-await level(shed.base, 'warm-up', '/v1/detect', 2, 2, true);
-rows.push(await level(shed.base, '/v1/detect, default queue 32 (shedding)', '/v1/detect', 128, duration, true));
-console.log(`server exit code after SIGTERM: ${await stop(shed.child)}`);
+// The body timeout is raised past the level's length so that the 64 stalled uploads stay open throughout.
+const plain = await startServer(bundle.dir, bundle.name, ['--body-timeout-ms', String((2 * duration + 30) * 1000), ...(conc ? ['--concurrency', conc] : [])]);
+await level(plain.base, 'warm-up', '/v1/detect', 2, 2, true);
+rows.push(await level(plain.base, '/v1/detect, defaults, nothing stalled', '/v1/detect', 16, duration, true));
+const stalled = await stalledUploads(plain.base, 64);
+rows.push(await level(plain.base, '/v1/detect, defaults, while 64 stalled uploads are open', '/v1/detect', 16, duration, true));
+const receiving = /^expnet_uploads_receiving (\d+)/m.exec(await (await fetch(`${plain.base}/metrics`)).text())?.[1];
+console.log(`stalled uploads still receiving at the end: ${receiving ?? '?'} of 64`);
+const t0 = Date.now();
+const code = await stop(plain.child);
+console.log(`server exit code after SIGTERM with 64 stalled uploads open: ${code}, in ${Date.now() - t0} ms`);
+for (const s of stalled) s.destroy();
 
 console.log('\n| endpoint | clients | req/s (2xx) | p50 ms | p99 ms | statuses | 5xx | socket errors | RSS before → after (MiB) |');
 console.log('|---|---:|---:|---:|---:|---|---:|---:|---|');

@@ -7,7 +7,9 @@ export type ExpnetErrorCode =
   | 'BAD_MODEL'
   | 'NOT_FOUND'
   | 'NATIVE'
-  | 'BAD_CONFIG';
+  | 'BAD_CONFIG'
+  /** Training diverged (the loss became NaN or infinite). */
+  | 'DIVERGED';
 
 /** The one exception type of the library: a code, a message saying what was expected vs what arrived, a cause. */
 export class ExpnetError extends Error {

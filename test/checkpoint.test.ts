@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  adam, BatchNorm2d, Conv2d, decodeSafetensors, Dropout, encodeSafetensors, F, Flatten, halfToFloat, Linear, liveTensors, loadCheckpoint,
+  adam, BatchNorm2d, CHECKSUM_KEY, Conv2d, decodeSafetensors, Dropout, encodeSafetensors, F, Flatten, halfToFloat, Linear, liveTensors, loadCheckpoint,
   loadWeights, manualSeed, randn, readSafetensors, ReLU, saveCheckpoint, saveWeights, Sequential, sgd, tensor, tidy, TrainStep,
   writeFileAtomic, writeSafetensors, type Optimizer, type RawTensor, type Tensor,
 } from '../src/engine/index.js';
@@ -68,7 +68,9 @@ describe('safetensors', () => {
     assert.match(text, /^\{.*\} *$/s);
     type Entry = { dtype: string; shape: number[]; data_offsets: [number, number] };
     const header = JSON.parse(text) as Record<string, unknown>;
-    assert.deepEqual(header['__metadata__'], { a: 'b' });
+    const { [CHECKSUM_KEY]: sums, ...meta } = header['__metadata__'] as Record<string, string>;
+    assert.deepEqual(meta, { a: 'b' });
+    assert.deepEqual(Object.keys(JSON.parse(sums ?? '{}') as Record<string, string>).sort(), [...ts.keys()].sort(), 'a SHA-256 per tensor');
     const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [string, Entry][];
     const codes = { f32: 'F32', f64: 'F64', f16: 'F32', i64: 'I64', i32: 'I32', u8: 'U8', bool: 'BOOL', scalar: 'F32' };
     assert.deepEqual(Object.fromEntries(entries.map(([k, e]) => [k, e.dtype])), codes);
@@ -232,7 +234,7 @@ describe('Python reads our safetensors files', () => {
   // Prints {name: {dtype, shape, values}} for a safetensors file, parsed with struct + json only,
   // and (argv[2] == "torch") the values through torch.frombuffer.
   const script = String.raw`
-import json, struct, sys
+import hashlib, json, struct, sys
 path, mode = sys.argv[1], sys.argv[2]
 raw = open(path, 'rb').read()
 (n,) = struct.unpack('<Q', raw[:8])
@@ -240,6 +242,8 @@ header = json.loads(raw[8:8 + n])
 body = raw[8 + n:]
 fmt = {'F32': 'f', 'F64': 'd', 'F16': 'e', 'I64': 'q', 'I32': 'i', 'U8': 'B', 'BOOL': '?'}
 out = {'__metadata__': header.pop('__metadata__', {})}
+sums = json.loads(out['__metadata__'].pop('expnet.sha256', '{}'))
+out['__sums_ok__'] = len(sums) == len(header) and all(hashlib.sha256(body[e['data_offsets'][0]:e['data_offsets'][1]]).hexdigest() == sums.get(k) for k, e in header.items())
 for name, e in header.items():
     b0, b1 = e['data_offsets']
     data = body[b0:b1]
@@ -271,6 +275,8 @@ print(json.dumps(out))
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout) as Record<string, { dtype: string; shape: number[]; values: (number | string | boolean)[] }>;
     assert.deepEqual(got['__metadata__'], { source: 'expnet' });
+    assert.equal(got['__sums_ok__'], true, "Python's hashlib agrees with every tensor's expnet.sha256");
+    delete got['__sums_ok__'];
     for (const [name, t] of ts) {
       const e = got[name];
       assert.ok(e, `python did not see ${name}`);

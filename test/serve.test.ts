@@ -129,7 +129,8 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     const jpeg = await sharp(astronaut).jpeg({ quality: 95 }).toBuffer();
     const two = multipart([{ data: astronaut }, { data: astronaut }]);
     const cases: [string, Promise<LightMyRequestResponse>, number, string][] = [
-      ['JSON body', post(app, '/v1/detect', '{"image":"x"}', 'application/json'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['JSON body without "image"', post(app, '/v1/detect', '{"picture":"x"}', 'application/json'), 400, 'BAD_JSON'],
+      ['JSON body that does not parse', post(app, '/v1/detect', '{"image":', 'application/json'), 400, 'BAD_JSON'],
       ['text body', post(app, '/v1/detect', 'hello', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['form body', post(app, '/v1/detect', 'a=b', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['no content type', post(app, '/v1/detect', astronaut), 415, 'UNSUPPORTED_MEDIA_TYPE'],
@@ -139,7 +140,7 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
       ['not an image', post(app, '/v1/detect', 'this is not an image', 'image/png'), 422, 'BAD_IMAGE'],
       ['truncated JPEG', post(app, '/v1/detect', jpeg.subarray(0, jpeg.length >> 1), 'image/jpeg'), 422, 'BAD_IMAGE'],
       ['decompression bomb', post(app, '/v1/detect', pngBomb(60000, 60000), 'image/png'), 413, 'TOO_MANY_PIXELS'],
-      ['two files to /v1/detect', post(app, '/v1/detect', two.body, two.contentType), 413, 'TOO_MANY_FILES'],
+      ['two files to /v1/detect', post(app, '/v1/detect', two.body, two.contentType), 400, 'ONE_IMAGE_EXPECTED'],
       ['raw body to batch', post(app, '/v1/detect/batch', astronaut, 'image/png'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['annotate in batch', post(app, '/v1/detect/batch?annotate=1', two.body, two.contentType), 400, 'BAD_REQUEST'],
       ['raw body over bodyLimit', post(small, '/v1/detect', astronaut, 'image/png'), 413, 'TOO_LARGE'],
@@ -180,7 +181,7 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     const a = make();
     await post(a, '/v1/detect', astronaut, 'image/png');
     await post(a, '/v1/detect', 'nope', 'image/png');
-    await post(a, '/v1/detect', '{}', 'application/json');
+    await post(a, '/v1/detect', '{}', 'text/plain');
     const res = await a.inject({ url: '/metrics' });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
@@ -200,7 +201,7 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) assert.match(line, /^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$/, line);
   });
 
-  test('API keys: 401 without or with a wrong key, either header works, probes stay open', async () => {
+  test('API keys: 401 without or with a wrong key on every route but the probes, either header works', async () => {
     assert.throws(() => createApp(rec, { apiKeys: ['short'] }), /at least 16 characters/);
     const a = make({ apiKeys: [KEY, 'another-key-0123456789'] });
     const noKey = await post(a, '/v1/detect', astronaut, 'image/png');
@@ -214,7 +215,9 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     assert.equal((await post(a, '/v1/detect', astronaut, 'image/png', { 'x-api-key': 'another-key-0123456789' })).statusCode, 200);
     assert.equal((await a.inject({ url: '/healthz' })).statusCode, 200);
     assert.equal((await a.inject({ url: '/readyz' })).statusCode, 200);
-    assert.equal((await a.inject({ url: '/openapi.json' })).statusCode, 200);
+    assertError(await a.inject({ url: '/openapi.json' }), 401, 'UNAUTHORIZED', 'openapi.json');
+    assertError(await a.inject({ url: '/no/such/route' }), 401, 'UNAUTHORIZED', 'unknown routes');
+    assert.equal((await a.inject({ url: '/openapi.json', headers: { 'x-api-key': KEY } })).statusCode, 200);
     assert.equal((await a.inject({ url: '/readyz' })).json<{ queue: { admitted: number } }>().queue.admitted, 0);
   });
 

@@ -1,8 +1,10 @@
 /** Fixtures shared by the server tests: a random-weight model bundle, multipart bodies, a scripted recognizer. */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { bundleCommand } from '../src/cli/export.js';
@@ -110,5 +112,45 @@ export class ScriptedRecognizer implements ServeRecognizer {
   async dispose(): Promise<void> {
     this.disposedWhileRunning ||= this.running > 0;
     this.disposed = true;
+  }
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code, once it exits. */
+  exited: Promise<number | null>;
+  /** SIGKILLs it if still running (call in finally). */
+  end(): void;
+}
+
+/** `expnet serve --port 0 …args` on 127.0.0.1 in a child process; resolves once it listens. */
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = process.env, limitMs = 90_000): Promise<ServeProcess> {
+  const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, main, 'serve', '--port', '0', ...args], { env: { ...env, EXPNET_HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const kill = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const end = (): void => {
+    clearTimeout(kill);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (m) resolve(Number(m[1]));
+      });
+      void exited.then((code) => reject(new Error(`expnet serve exited ${code}: ${stderr}`)));
+    });
+    return { child, port, stderr: () => stderr, exited, end };
+  } catch (err) {
+    end();
+    throw err;
   }
 }

@@ -5,16 +5,13 @@
  * the request in flight.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
-import { extname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import { createApp } from '../src/serve/createApp.js';
-import { ASTRONAUT, blankPng, buildBundle, MODEL_NAME, multipart, ScriptedRecognizer } from './serveFixtures.js';
+import { ASTRONAUT, blankPng, buildBundle, MODEL_NAME, multipart, ScriptedRecognizer, startServe } from './serveFixtures.js';
 
 type Step = string | Buffer | { wait: number };
 
@@ -86,7 +83,8 @@ describe('expnet server on 127.0.0.1 (malformed corpus, overload, SIGTERM)', () 
       ['multipart part without headers', [head(mp.contentType, badPartHeader.length), badPartHeader], [400]],
       ['multipart with the wrong boundary', [head('multipart/form-data; boundary=nope', mp.body.length), mp.body], [400]],
       ['multipart without a boundary', [head('multipart/form-data', mp.body.length), mp.body], [400]],
-      ['JSON', [head('application/json', 2), '{}'], [415]],
+      ['JSON without an image', [head('application/json', 2), '{}'], [400]],
+      ['JSON that does not parse', [head('application/json', 5), '{"a":'], [400]],
       ['text', [head('text/plain', 5), 'hello'], [415]],
       ['XML', [head('application/xml', 4), '<a/>'], [415]],
       ['a type without subtype', [head('image', 4), 'abcd'], [415]],
@@ -152,32 +150,20 @@ describe('expnet server on 127.0.0.1 (malformed corpus, overload, SIGTERM)', () 
     await a.close();
   });
 
-  test('expnet serve: listens, and on SIGTERM finishes the request in flight, refuses new ones, exits 0', async () => {
-    const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    const child = spawn(process.execPath, [...process.execArgv, main, 'serve', '--port', '0', '--models', dir, '--model', MODEL_NAME, '--concurrency', '1'], {
-      env: { ...process.env, EXPNET_HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  test('expnet serve: on SIGTERM (twice) cuts a stalled upload, finishes the request in flight, refuses new ones, exits 0', async () => {
+    const server = await startServe(['--models', dir, '--model', MODEL_NAME, '--concurrency', '1']);
+    const { child, port: childPort, exited } = server;
     try {
-      const childPort = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          stdout += d.toString();
-          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-          if (m) resolve(Number(m[1]));
-        });
-        void exited.then((code) => reject(new Error(`expnet serve exited ${code}: ${stderr}`)));
-      });
       assert.equal((await fetch(`http://127.0.0.1:${childPort}/healthz`)).status, 200);
-      // Half the body, then SIGTERM, then the rest: the request is in flight while the server closes.
+      // Half the body, then SIGTERM, then the rest: the request is in flight while the server closes. A stalled
+      // upload (headers and 10 bytes, then nothing) is cut; a second SIGTERM cuts nothing.
       const half = astronaut.length >> 1;
+      const stalled = raw(childPort, [head('image/png', astronaut.length), astronaut.subarray(0, 10)], 20_000);
       const answer = raw(childPort, [head('image/png', astronaut.length), astronaut.subarray(0, half), { wait: 600 }, astronaut.subarray(half)], 20_000);
       await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
       child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGTERM'), 100);
       await new Promise((r) => setTimeout(r, 200));
       const refused = await fetch(`http://127.0.0.1:${childPort}/healthz`).then(
         (r) => r.status,
@@ -188,11 +174,15 @@ describe('expnet server on 127.0.0.1 (malformed corpus, overload, SIGTERM)', () 
       assert.equal(a.status, 200, a.text.slice(0, 300));
       assert.match(a.text, /"faces":\[\{/);
       assert.match(a.text, /\r\nconnection: close\r\n/i);
-      assert.equal(await exited, 0, stderr);
-      assert.match(stderr, /SIGTERM/);
+      assert.equal(await exited, 0, server.stderr());
+      assert.ok(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM (the body timeout is 10 s)`);
+      const cut = await stalled;
+      assert.equal(cut.status, null, `the stalled upload is cut, not answered: ${cut.text.slice(0, 200)}`);
+      assert.ok(cut.ms < 5000, `cut after ${cut.ms} ms`);
+      assert.match(server.stderr(), /SIGTERM/);
+      assert.doesNotMatch(server.stderr(), /cutting the requests in flight|connections cut/);
     } finally {
-      clearTimeout(kill);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      server.end();
     }
   });
 });

@@ -37,6 +37,7 @@ const EXIT: Record<ExpnetErrorCode, number> = {
   BAD_MODEL: 3,
   NOT_FOUND: 3,
   NATIVE: 1,
+  DIVERGED: 1,
 };
 
 function usage(): string {

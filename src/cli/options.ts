@@ -130,6 +130,7 @@ export const DETECTOR_OPTIONS = {
   'min-score': { kind: 'number', min: 0, max: 1 },
   'detector-size': { kind: 'number', min: 32, max: 2048, multipleOf: 32 },
   'detector-precision': { kind: 'choice', choices: ['int8', 'float32'] },
+  'any-format': { kind: 'flag' },
 } as const satisfies OptionSchema;
 
 /** RecognizerOptions from the shared detector flags. */
@@ -139,6 +140,7 @@ export function recognizerOptions(v: OptionValues<typeof DETECTOR_OPTIONS>): {
   detector?: { minConfidence: number };
   detectorSize?: number;
   detectorPrecision?: 'int8' | 'float32';
+  anyFormat: boolean;
 } {
   return {
     ...(v.models !== undefined ? { modelDir: v.models } : {}),
@@ -146,5 +148,6 @@ export function recognizerOptions(v: OptionValues<typeof DETECTOR_OPTIONS>): {
     ...(v['min-score'] !== undefined ? { detector: { minConfidence: v['min-score'] } } : {}),
     ...(v['detector-size'] !== undefined ? { detectorSize: v['detector-size'] } : {}),
     ...(v['detector-precision'] !== undefined ? { detectorPrecision: v['detector-precision'] } : {}),
+    anyFormat: v['any-format'] === true,
   };
 }

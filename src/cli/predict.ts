@@ -25,6 +25,8 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs> [options]
   --min-score S      detector confidence threshold in [0, 1] (default 0.5)
   --detector-size N  detector input side, a multiple of 32 (default 384; 512 = face-api.js's, for small faces)
   --detector-precision int8|float32   (default int8 at the default size, float32 with --detector-size)
+  --any-format       decode any format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted inputs only:
+                     an SVG renders the local files it names)
   exit codes: 0 ok; 2 bad usage; 3 no input found; 4 some inputs could not be read (reported, skipped)`;
 
 export const PREDICT_OPTIONS = {
@@ -62,7 +64,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
         const out = annotated?.get(file);
         if (out !== undefined) {
           mkdirSync(dirname(out), { recursive: true });
-          writeFileSync(out, await annotatePng(await readRgb(file), result));
+          writeFileSync(out, await annotatePng(await readRgb(file, undefined, { anyFormat: values['any-format'] === true }), result));
         }
         x = { file, result };
       } catch (err) {

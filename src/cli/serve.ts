@@ -9,8 +9,9 @@ import { webRoutes } from '../serve/webRoutes.js';
 import { DETECTOR_OPTIONS, parseOptions, recognizerOptions } from './options.js';
 
 export const SERVE_HELP = `expnet serve [options]
-  Serves the HTTP API: POST /v1/detect (image body or multipart; ?annotate=1 → PNG), POST /v1/detect/batch,
-  GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json. Flags override the environment.
+  Serves the HTTP API: POST /v1/detect (image body, multipart or JSON {"image": base64}; ?annotate=1 → PNG),
+  POST /v1/detect/batch, GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json, /docs.
+  Error codes, limits and auth: docs/API.md. Flags override the environment.
   --host H            listen address (EXPNET_HOST; default 127.0.0.1; 0.0.0.0 to serve other machines)
   --port N            (EXPNET_PORT or PORT; default 8080; 0 picks a free port)
   --models DIR        model folder (EXPNET_MODELS; default the bundled models/)   --model NAME (EXPNET_MODEL)
@@ -19,13 +20,19 @@ export const SERVE_HELP = `expnet serve [options]
   --timeout-ms N      queue wait + processing per request (EXPNET_TIMEOUT_MS; default ${SERVE_DEFAULTS.timeoutMs})
   --body-limit-mb N   bytes per image, in MiB (EXPNET_BODY_LIMIT_MB; default ${SERVE_DEFAULTS.bodyLimit / 2 ** 20})
   --max-pixels N      pixels per image (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
+  --body-timeout-ms N receiving one request, body included (EXPNET_BODY_TIMEOUT_MS; default ${SERVE_DEFAULTS.bodyTimeoutMs})
+  --uploads N         requests receiving their body at once, N per client with --uploads-per-client
+                      (EXPNET_UPLOADS, EXPNET_UPLOADS_PER_CLIENT; default ${SERVE_DEFAULTS.maxUploads}, ${SERVE_DEFAULTS.maxUploadsPerClient})
+  --any-format        decode any image format, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted clients only)
   --cors ORIGINS      '*' or comma-separated origins allowed from browsers (EXPNET_CORS_ORIGINS; default off)
   --min-score S       detector confidence threshold in [0, 1] (default 0.5)
   --detector-size N  --detector-precision int8|float32   as for predict
   --log               JSON request log on stdout (EXPNET_LOG=1)
-  EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) on /v1/* and /metrics, sent as
-                      "Authorization: Bearer <key>" or "X-API-Key: <key>"
-  SIGTERM/SIGINT: refuse new requests, finish in-flight ones, dispose the models, exit 0.`;
+  EXPNET_API_KEYS=k1,k2  require one of these keys (≥ 16 characters each) everywhere but /healthz and /readyz,
+                      sent as "Authorization: Bearer <key>" or "X-API-Key: <key>"
+  --public-web        with API keys: the browser app (/, /main.js, /ort/*, /models/*) without a key (EXPNET_PUBLIC_WEB=1)
+  SIGTERM/SIGINT: refuse new requests, cut stalled uploads, finish accepted ones, dispose the models,
+  exit 0 (1 when accepted requests had to be cut: after 30 s, or on a second Ctrl-C).`;
 
 export const SERVE_OPTIONS = {
   ...DETECTOR_OPTIONS,
@@ -40,6 +47,10 @@ export const SERVE_OPTIONS = {
   'max-pixels': { kind: 'number', integer: true, min: 1, env: ['EXPNET_MAX_PIXELS'] },
   cors: { kind: 'string', env: ['EXPNET_CORS_ORIGINS'] },
   log: { kind: 'flag', env: ['EXPNET_LOG'] },
+  'body-timeout-ms': { kind: 'number', integer: true, min: 1, env: ['EXPNET_BODY_TIMEOUT_MS'] },
+  uploads: { kind: 'number', integer: true, min: 1, env: ['EXPNET_UPLOADS'] },
+  'uploads-per-client': { kind: 'number', integer: true, min: 1, env: ['EXPNET_UPLOADS_PER_CLIENT'] },
+  'public-web': { kind: 'flag', env: ['EXPNET_PUBLIC_WEB'] },
 } as const;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -53,14 +64,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ['maxQueue', values.queue],
     ['timeoutMs', values['timeout-ms']],
     ['maxPixels', values['max-pixels']],
+    ['bodyTimeoutMs', values['body-timeout-ms']],
+    ['maxUploads', values.uploads],
+    ['maxUploadsPerClient', values['uploads-per-client']],
     ['bodyLimit', bodyMiB === undefined ? undefined : bodyMiB * 2 ** 20],
     ['batchLimit', bodyMiB === undefined ? undefined : Math.max(SERVE_DEFAULTS.batchLimit, bodyMiB * 2 ** 20)],
   ];
+  const bodyTimeout = numbers.find(([k]) => k === 'bodyTimeoutMs')?.[1];
+  if (bodyTimeout !== undefined && bodyTimeout < SERVE_DEFAULTS.headersTimeoutMs) numbers.push(['headersTimeoutMs', bodyTimeout]);
   const options: ServeOptions = {
     ...Object.fromEntries(numbers.filter(([, v]) => v !== undefined)),
     apiKeys: parseApiKeys(process.env['EXPNET_API_KEYS']),
     cors: cors === undefined ? false : { origins: cors.trim() === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter((o) => o.length > 0) },
     logger: values.log === true,
+    publicWeb: values['public-web'] === true,
+    anyFormat: values['any-format'] === true,
     disposeOnClose: true,
   };
   resolveServeOptions(options); // bad settings fail before the models load
@@ -80,7 +98,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof ExpnetError) throw err;
     throw new ExpnetError('BAD_CONFIG', `cannot serve on ${host}:${port}: ${(err as Error).message}`, { cause: err });
   }
-  const { signal, graceful } = await closeOnSignals(app, { onSignal: (s) => process.stderr.write(`expnet serve: ${s}: closing (in-flight requests finish; a second signal cuts them)\n`) });
+  const onSignal = (s: NodeJS.Signals, cuts: boolean): void => {
+    process.stderr.write(`expnet serve: ${s}: ${cuts ? 'cutting the requests in flight' : 'closing (stalled uploads are cut, accepted requests finish; Ctrl-C again cuts them)'}\n`);
+  };
+  const { signal, graceful } = await closeOnSignals(app, { onSignal });
   process.stderr.write(`expnet serve: closed after ${signal}${graceful ? '' : ' (connections cut)'}\n`);
   return graceful ? 0 : 1;
 }

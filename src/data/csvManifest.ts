@@ -14,7 +14,8 @@ export interface CsvManifestOptions {
 
 /**
  * Reads a CSV manifest: required columns `path,label`; optional `subject`, `sequence`, `frame` (integer),
- * `split` (or `usage`). Paths are relative to the CSV's folder, which becomes the data set's root.
+ * `split` (or `usage`). Paths are relative to the CSV's folder, which becomes the data set's root; a path that
+ * leads outside it (`../x.png`, `/etc/passwd`) is an error.
  * Labels go through the synonym map (angry → anger, ...).
  * @throws ExpnetError('BAD_LABEL_FILE') naming file and line for a bad label, frame or field count.
  */
@@ -36,6 +37,7 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
     split: columnIndex(h, 'split', csvFile, false) ?? columnIndex(h, 'usage', csvFile, false),
   };
   const allowed = options.labels === undefined ? undefined : new Set(options.labels);
+  const root = path.dirname(path.resolve(csvFile));
   const samples: Sample[] = [];
   for (const row of table.rows) {
     const where = `${csvFile}:${row.line}`;
@@ -49,7 +51,12 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
     if (allowed !== undefined && !allowed.has(label)) {
       throw new ExpnetError('BAD_LABEL_FILE', `${where}: label '${label}' is not one of ${[...allowed].join(', ')}`);
     }
-    const sample: Sample = { path: file.split('\\').join('/'), label };
+    const rel = file.split('\\').join('/');
+    const inside = path.relative(root, path.resolve(root, rel));
+    if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+      throw new ExpnetError('BAD_LABEL_FILE', `${where}: path ${JSON.stringify(file)} is outside the manifest's folder ${root} (image paths are relative to it and stay inside it)`);
+    }
+    const sample: Sample = { path: rel, label };
     const subject = get(col.subject);
     if (subject !== undefined) sample.subject = subject;
     const sequence = get(col.sequence);
@@ -65,7 +72,6 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
     }
     samples.push(sample);
   }
-  const root = path.dirname(path.resolve(csvFile));
   return {
     name: options.name ?? path.basename(root),
     root,

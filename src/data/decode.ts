@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { OutputInfo, Sharp } from 'sharp';
 import { ExpnetError } from '../errors.js';
 import { samplePath, type DataSet, type Sample } from './dataSet.js';
+import { formatProblem } from './imageFormats.js';
 
 /** Target of decoding: channel count and size `[height, width]`. */
 export interface DecodeOptions {
@@ -61,18 +62,21 @@ function toChw(hwc: Uint8Array, channels: number, plane: number): Uint8Array {
 /**
  * Decodes an image file or encoded Buffer to planar CHW bytes at the requested size: EXIF orientation applied,
  * first frame of animated/multi-page images, any channel count and bit depth (16-bit → 8-bit, alpha flattened
- * on black, gray ↔ sRGB converted).
+ * on black, gray ↔ sRGB converted). Only the documented formats (imageFormats.ts) are decoded.
  * @throws ExpnetError('BAD_IMAGE') naming the file (or `name`) for unreadable or corrupt input.
  */
 export async function decodeImageBytes(input: string | Buffer, options: DecodeOptions, name?: string): Promise<Uint8Array> {
   checkOptions(options);
   const label = name ?? (typeof input === 'string' ? input : 'image buffer');
   let image: Sharp;
+  let refused: string | null;
   try {
     image = sharp(input, { failOn: 'error', autoOrient: true, pages: 1 });
+    refused = formatProblem(await image.metadata(), label);
   } catch (cause) {
-    throw new ExpnetError('BAD_IMAGE', `${label}: cannot open image: ${String(cause)}`, { cause });
+    throw new ExpnetError('BAD_IMAGE', `${label}: cannot open image: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+  if (refused !== null) throw new ExpnetError('BAD_IMAGE', refused);
   return run(image, options, label);
 }
 

@@ -1,4 +1,10 @@
-/** The safetensors format (readable by Python's safetensors / PyTorch): read, and write atomically. */
+/**
+ * The safetensors format (readable by Python's safetensors / PyTorch): read, and write atomically. Every file
+ * written here carries a SHA-256 per tensor in its `__metadata__` (key `expnet.sha256`: a JSON object, tensor
+ * name → hex digest of its stored bytes); reading verifies them and names the file and the tensor that fails.
+ * Files without that key (older expnet files, other writers) load unchecked.
+ */
+import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { ExpnetError, fsReason } from '../errors.js';
 import type { RawTensor } from './module.js';
@@ -19,8 +25,14 @@ const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloa
 
 export interface SafetensorsFile {
   tensors: Map<string, RawTensor>;
+  /** The file's `__metadata__`, without the checksum entry. */
   metadata: Record<string, string>;
 }
+
+/** The `__metadata__` key holding the per-tensor SHA-256 digests. */
+export const CHECKSUM_KEY = 'expnet.sha256';
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 function rawOf(t: Tensor | RawTensor): RawTensor {
   if (!(t instanceof Tensor)) return t;
@@ -52,7 +64,8 @@ export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): vo
 /** Serialises tensors (libtorch tensors or raw values) with string metadata to safetensors bytes. */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor | RawTensor>, metadata: Record<string, string> = {}): Uint8Array[] {
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  const sums: Record<string, string> = {};
+  header['__metadata__'] = { ...metadata, [CHECKSUM_KEY]: '' };
   const bodies: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -61,9 +74,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor | RawTenso
     const expected = raw.shape.reduce((a, b) => a * b, 1) * BYTES[raw.dtype];
     if (bytes.byteLength !== expected) throw new ExpnetError('BAD_INPUT', `safetensors: '${name}' has ${bytes.byteLength} bytes, its shape needs ${expected}`);
     header[name] = { dtype: CODES[raw.dtype], shape: raw.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    sums[name] = sha256(bytes);
     bodies.push(bytes);
     offset += bytes.byteLength;
   }
+  header['__metadata__'] = { ...metadata, [CHECKSUM_KEY]: JSON.stringify(sums) };
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.from(json, 'utf8');
@@ -113,12 +128,17 @@ export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsF
   }
   const start = 8 + n;
   const tensors = new Map<string, RawTensor>();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = entry as Record<string, string>;
-      continue;
+  const { [CHECKSUM_KEY]: sumsText, ...metadata } = (header['__metadata__'] ?? {}) as Record<string, string>;
+  let sums: Record<string, unknown> | undefined;
+  if (sumsText !== undefined) {
+    try {
+      sums = JSON.parse(sumsText) as Record<string, unknown>;
+    } catch {
+      return bad(`its '${CHECKSUM_KEY}' metadata is not JSON`);
     }
+  }
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
     const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const dtype = DTYPES.get(e.dtype ?? '');
     if (!dtype || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) return bad(`entry '${name}' is malformed`);
@@ -128,6 +148,14 @@ export function decodeSafetensors(buf: Uint8Array, source: string): SafetensorsF
     const ok = Number.isInteger(b0) && Number.isInteger(b1) && b0 >= 0 && b1 - b0 === count * BYTES[dtype] && start + b1 <= buf.byteLength;
     if (!ok) return bad(`entry '${name}' has wrong offsets`);
     const bytes = buf.subarray(start + b0, start + b1);
+    if (sums !== undefined) {
+      const want = sums[name];
+      if (typeof want !== 'string') return bad(`tensor '${name}' has no checksum in its '${CHECKSUM_KEY}' metadata`);
+      const got = sha256(bytes);
+      if (got !== want) {
+        throw new ExpnetError('BAD_WEIGHTS', `${source} is damaged: tensor '${name}' fails its SHA-256 check (stored ${want.slice(0, 12)}…, computed ${got.slice(0, 12)}…); restore the file or start without it`);
+      }
+    }
     const widened = dtype === 'float16' ? halfToFloat(bytes) : dtype === 'bfloat16' ? bfloatToFloat(bytes) : null;
     tensors.set(name, widened ? { dtype: 'float32', shape: e.shape, data: widened } : { dtype, shape: e.shape, data: typed(dtype, bytes) });
   }

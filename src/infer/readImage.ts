@@ -1,9 +1,11 @@
 /**
- * Any image input → 8-bit RGB pixels: a path, a Buffer of an encoded image, or raw pixels. EXIF orientation is
- * applied; gray, RGBA, CMYK and 16-bit inputs are converted; animated images give their first frame; images
- * over the pixel limit are refused before decoding (decompression bombs).
+ * Any image input → 8-bit RGB pixels: a path, a Buffer of an encoded image (JPEG, PNG, WebP, GIF, TIFF or AVIF;
+ * other formats only when allowed), or raw pixels. EXIF orientation is applied; gray, RGBA, CMYK and 16-bit
+ * inputs are converted; animated images give their first frame; images over the pixel limit are refused before
+ * decoding (decompression bombs).
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { formatProblem, type ReadImageOptions } from '../data/imageFormats.js';
 import { ExpnetError } from '../errors.js';
 
 export interface RgbPixels {
@@ -26,13 +28,15 @@ export type ImageInput = string | Buffer | RawImage;
 /** Default pixel limit: 40 megapixels (a 7,700 × 5,200 photo). */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
+export { formatOf, formatProblem, IMAGE_FORMATS, type ReadImageOptions } from '../data/imageFormats.js';
+
 export function describeInput(input: ImageInput): string {
   if (typeof input === 'string') return input;
   if (Buffer.isBuffer(input)) return `<buffer of ${input.byteLength} bytes>`;
   return `<raw ${input.width}×${input.height}×${input.channels}>`;
 }
 
-export async function readRgb(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbPixels> {
+export async function readRgb(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS, options: ReadImageOptions = {}): Promise<RgbPixels> {
   const name = describeInput(input);
   let img: Sharp;
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
@@ -43,6 +47,8 @@ export async function readRgb(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS)
     } catch (err) {
       throw new ExpnetError('BAD_IMAGE', `${name}: not a readable image (${(err as Error).message})`, { cause: err });
     }
+    const refused = formatProblem(meta, name, options);
+    if (refused !== null) throw new ExpnetError('BAD_IMAGE', `${refused}; allow other formats explicitly (anyFormat / --any-format) for trusted inputs only`);
     const pixels = (meta.width ?? 0) * (meta.height ?? 0);
     if (pixels > maxPixels) {
       throw new ExpnetError('BAD_IMAGE', `${name}: ${meta.width}×${meta.height} = ${pixels} pixels is over the limit of ${maxPixels} (raise maxPixels to allow it)`);

@@ -34,6 +34,8 @@ export interface RecognizerOptions {
   detectorPrecision?: DetectorPrecision;
   /** Refuse images with more pixels than this (default 40 M). */
   maxPixels?: number;
+  /** Decode any format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted inputs only; default false). */
+  anyFormat?: boolean;
   session?: SessionOptions;
 }
 
@@ -94,13 +96,13 @@ export class Recognizer {
 
   /** Every face of one image (no face: an empty list, not an error). */
   async detect(input: ImageInput): Promise<ImageResult> {
-    const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, { anyFormat: this.options.anyFormat ?? false });
     return { input: describeInput(input), width: img.width, height: img.height, faces: await detectFaces(this.nets, img, this.options.detector ?? {}) };
   }
 
   /** The whole image is one face crop (FER2013 / CK+ style): no detection, no alignment. */
   async classifyCrop(input: ImageInput): Promise<ImageResult> {
-    const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, { anyFormat: this.options.anyFormat ?? false });
     const [p] = await this.classify([await grayResized(img, this.bundle.card.input.size)]);
     const box = { x: 0, y: 0, width: img.width, height: img.height, score: 1 };
     return { input: describeInput(input), width: img.width, height: img.height, faces: [toFace(this.labels, box, [], p ?? new Float32Array())] };

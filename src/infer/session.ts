@@ -10,6 +10,7 @@
  * located by `env.wasm.wasmPaths` (bundlers copy them). Nothing here imports node-only modules except this
  * file, so web code imports ortSession.ts/webSession.ts, never session.ts.
  */
+import './ortEnv.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
 import { ExpnetError } from '../errors.js';
 import { InferSession, type SessionOptions } from './ortSession.js';

@@ -6,6 +6,7 @@ import type { ImageResult } from '../infer/recognizer.js';
 import { HttpError } from './httpError.js';
 import type { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
+import type { Uploads } from './uploads.js';
 import type { ResolvedServeOptions } from './options.js';
 
 /** The slice of Recognizer the server uses (a Recognizer fits; tests may pass a stand-in). */
@@ -21,6 +22,8 @@ export interface ServeContext {
   rec: ServeRecognizer;
   opts: ResolvedServeOptions;
   limiter: Limiter;
+  /** Requests still receiving their body (bounded apart from the queue). */
+  uploads: Uploads;
   metrics: Metrics;
   /** Set when close() begins: new requests get 503 SHUTTING_DOWN, /readyz turns 503. */
   state: { closing: boolean };
@@ -28,12 +31,27 @@ export interface ServeContext {
 
 export const retryAfter = (ctx: ServeContext): Record<string, string> => ({ 'retry-after': String(ctx.limiter.retryAfterS()) });
 
+/** 503 (or 429) OVERLOADED with Retry-After; `close` also asks the client to drop the connection. */
+export function overloaded(ctx: ServeContext, what: string, close = false): HttpError {
+  return new HttpError(ctx.opts.overloadStatus, 'OVERLOADED', `the server is at capacity (${what}); retry later`, { ...retryAfter(ctx), ...(close ? { connection: 'close' } : {}) });
+}
+
 /**
- * Runs fn in a recognizer slot with the per-request deadline. Past the deadline (or when the client goes
- * away) a waiting job leaves the queue unrun and the request fails with 503 TIMEOUT; a running job keeps
- * its slot until it ends, and its result is dropped.
+ * Admits the request (its body is read by now: 503/429 OVERLOADED when the queue is full), then runs fn in a
+ * recognizer slot with the per-request deadline. Past the deadline (or when the client goes away) a waiting
+ * job leaves the queue unrun and the request fails with 503 TIMEOUT; a running job keeps its slot until it
+ * ends, and its result is dropped.
  */
 export async function runJob<T>(ctx: ServeContext, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+  if (!ctx.limiter.tryAdmit()) throw overloaded(ctx, `${ctx.limiter.capacity} requests admitted`);
+  try {
+    return await runAdmitted(ctx, reply, fn);
+  } finally {
+    ctx.limiter.leave();
+  }
+}
+
+async function runAdmitted<T>(ctx: ServeContext, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => {
     ac.abort(new HttpError(503, 'TIMEOUT', `no answer within ${ctx.opts.timeoutMs} ms (the server is busy; retry later)`, retryAfter(ctx)));

@@ -1,7 +1,9 @@
 /**
  * `createApp(recognizer, options)`: the expnet HTTP API as a fastify instance, not listening (test it with
- * `app.inject`, serve it with `app.listen`, add routes before either). `app.close()` is the graceful
- * shutdown: new requests get 503, in-flight ones finish, the recognizer is disposed if asked.
+ * `app.inject`, serve it with `app.listen`, add routes before either). With API keys, every route except
+ * /healthz and /readyz needs one (the browser app's routes only with `publicWeb`). `app.close()` is the
+ * graceful shutdown: new requests get 503, stalled uploads are cut (no byte for 1 s), progressing uploads and
+ * requests already read finish, then the remaining connections close and the recognizer is disposed if asked.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,11 +14,13 @@ import { clientErrorHandler } from './clientError.js';
 import { retryAfter, type ServeContext, type ServeRecognizer } from './context.js';
 import { installCors } from './cors.js';
 import { detectRoutes } from './detectRoutes.js';
+import { docsPage } from './docsPage.js';
 import { HttpError, toHttpError } from './httpError.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { resolveServeOptions, type ServeOptions } from './options.js';
+import { Uploads } from './uploads.js';
 
 function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -28,12 +32,18 @@ function packageVersion(): string {
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
+/** At shutdown, an upload that receives nothing for this long is cut. */
+const STALL_MS = 1000;
 
 export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {}): FastifyInstance {
   const opts = resolveServeOptions(options);
   const limiter = new Limiter(opts.concurrency, opts.maxQueue);
-  const metrics = new Metrics(() => limiter.stats());
-  const ctx: ServeContext = { rec: recognizer, opts, limiter, metrics, state: { closing: false } };
+  const uploads = new Uploads(opts.maxUploads, opts.maxUploadsPerClient);
+  const metrics = new Metrics(() => ({ ...limiter.stats(), receiving: uploads.receiving }));
+  const ctx: ServeContext = { rec: recognizer, opts, limiter, uploads, metrics, state: { closing: false } };
+  /** Requests between their headers and the end of their response, and who waits for them all to end. */
+  let inFlight = 0;
+  const drained: (() => void)[] = [];
   const app = Fastify({
     logger: opts.logger,
     bodyLimit: opts.bodyLimit,
@@ -53,6 +63,10 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
 
   app.addHook('onRequest', async (req, reply) => {
+    inFlight++;
+    reply.raw.once('close', () => {
+      if (--inFlight === 0) drained.splice(0).forEach((f) => f());
+    });
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');
     if (ctx.state.closing && !ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) {
@@ -67,25 +81,37 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
   });
   app.addHook('preClose', async () => {
     ctx.state.closing = true;
+    uploads.cutStalled(STALL_MS);
+    // Once every request that got its body has been answered, whatever is left (connections with partial
+    // headers, idle keep-alives) is closed so that close() ends now, not at the timeouts.
+    const cutRest = (): void => void setImmediate(() => app.server.closeAllConnections());
+    if (inFlight === 0) cutRest();
+    else drained.push(cutRest);
   });
   app.addHook('onClose', async () => {
     await limiter.idle();
     if (opts.disposeOnClose) await recognizer.dispose();
   });
   if (opts.cors !== false) installCors(app, opts.cors);
-
   const checkKey = apiKeyChecker(opts.apiKeys);
+  app.addHook('onRequest', async (req) => {
+    if (opts.apiKeys.length === 0 || req.method === 'OPTIONS' || ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) return;
+    if (opts.publicWeb && req.routeOptions.config.web === true) return;
+    checkKey(req.headers);
+  });
+
   const doc = openApiDocument(opts, recognizer.labels, packageVersion());
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (ctx.state.closing) return reply.code(503).send({ status: 'shutting down' });
     return { status: 'ready', queue: limiter.stats() };
   });
-  app.get('/metrics', async (req, reply) => {
-    checkKey(req.headers);
+  app.get('/metrics', async (_req, reply) => {
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
   });
   app.get('/openapi.json', async () => doc);
+  const page = docsPage(doc);
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(page));
   app.register(detectRoutes(ctx), { prefix: '/v1' });
   return app;
 }

@@ -1,8 +1,9 @@
 /**
- * The /v1 API: POST /v1/detect (one image; ?annotate=1 → PNG, ?crop=1 → the image is one face crop),
- * POST /v1/detect/batch (multipart, several images, an error per image instead of a failed batch) and
- * GET /v1/models. Every request here passes auth, then admission (503/429 + Retry-After when full) before
- * its body is read.
+ * The /v1 API: POST /v1/detect (one image: raw body, one multipart file, or JSON `{ "image": "<base64>" }`;
+ * ?annotate=1 → PNG, ?crop=1 → the image is one face crop),
+ * POST /v1/detect/batch (multipart, several images, a result or an error entry for every file part) and
+ * GET /v1/models. A POST first takes an upload place (uploads.ts: 429 TOO_MANY_UPLOADS per client, 503/429
+ * OVERLOADED when all are taken, or when the queue is full already), and a queue place once its body is read.
  */
 import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
@@ -10,10 +11,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { annotatePng } from '../infer/annotate.js';
 import { readRgb } from '../infer/readImage.js';
 import type { ImageResult } from '../infer/recognizer.js';
-import { apiKeyChecker } from './apiKeys.js';
-import { retryAfter, runJob, type ServeContext } from './context.js';
+import { ExpnetError } from '../errors.js';
+import { overloaded, retryAfter, runJob, type ServeContext } from './context.js';
 import { HttpError, toHttpError, type ErrorBody } from './httpError.js';
-import { checkPixels, readUploads, type Upload } from './readUploads.js';
+import { checkImage, parseJsonImage, readUploads, type Upload } from './readUploads.js';
+import { Uploads } from './uploads.js';
 
 const IMAGE_TYPES = /^image\/[a-z0-9.+-]+$/i;
 /** Largest refused body still read (keeping the connection alive) when answering 503/429. */
@@ -32,47 +34,58 @@ export function modelId(ctx: ServeContext): string {
   return typeof b.expression === 'string' ? basename(b.expression, '.onnx') : b.card.name;
 }
 
+/** An ExpnetError about the bytes of an upload, named after the upload (its message names a buffer). */
+function nameInput(err: unknown, upload: Upload): unknown {
+  if (!(err instanceof ExpnetError) || err.code !== 'BAD_IMAGE') return err;
+  return new HttpError(422, 'BAD_IMAGE', `${upload.name}: ${err.message.replace(/^<(?:buffer|raw)[^>]*>: /, '')}`, {}, { cause: err });
+}
+
 async function detectOne(ctx: ServeContext, upload: Upload, crop: boolean, annotate: boolean): Promise<{ result: ImageResult; png?: Buffer }> {
-  const img = await readRgb(upload.data, ctx.opts.maxPixels);
+  const img = await readRgb(upload.data, ctx.opts.maxPixels, { anyFormat: ctx.opts.anyFormat }).catch((err: unknown) => {
+    throw nameInput(err, upload);
+  });
   const raw = { data: img.data, width: img.width, height: img.height, channels: 3 as const };
-  const r = crop ? await ctx.rec.classifyCrop(raw) : await ctx.rec.detect(raw);
+  const r = await (crop ? ctx.rec.classifyCrop(raw) : ctx.rec.detect(raw)).catch((err: unknown) => {
+    throw nameInput(err, upload);
+  });
   const result: ImageResult = { ...r, input: upload.name };
   ctx.metrics.image(result.faces.length);
   return annotate ? { result, png: await annotatePng(img, result) } : { result };
 }
 
 export function detectRoutes(ctx: ServeContext) {
-  const checkKey = apiKeyChecker(ctx.opts.apiKeys);
-  const { bodyLimit, batchLimit, maxBatch, maxPixels } = ctx.opts;
+  const { bodyLimit, batchLimit, maxBatch } = ctx.opts;
   const model = modelId(ctx);
-  /** Each admitted request's way out, called once from whichever comes first: response sent, abort, close. */
-  const admitted = new WeakMap<FastifyRequest, () => void>();
+  const oneImage = (): HttpError => new HttpError(400, 'ONE_IMAGE_EXPECTED', 'one image per request here; send several to /v1/detect/batch');
+  const tooMany = (): HttpError => new HttpError(413, 'TOO_MANY_FILES', `at most ${maxBatch} images per batch`);
 
   return async function v1(app: FastifyInstance): Promise<void> {
     app.removeAllContentTypeParsers();
     for (const type of [IMAGE_TYPES, 'application/octet-stream']) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+    // base64 is 4/3 of the bytes; the decoded image is checked against bodyLimit again.
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.ceil(bodyLimit / 3) * 4 + 4096 }, (_req, text, done) => {
+      try {
+        done(null, parseJsonImage(String(text)));
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     await app.register(multipart, { throwFileSizeLimit: true, limits: { fileSize: bodyLimit } });
 
-    app.addHook('onRequest', async (req, reply) => {
-      checkKey(req.headers);
+    app.addHook('onRequest', async (req) => {
       if (req.method !== 'POST') return;
-      if (!ctx.limiter.tryAdmit()) {
-        const s = ctx.opts.overloadStatus;
-        // A refused upload over 64 KiB is not read and thrown away (that costs the busy server CPU): the
-        // connection closes after the 503, and a client still writing may see a reset instead.
-        const small = Number(req.headers['content-length'] ?? Infinity) <= DRAIN_LIMIT;
-        throw new HttpError(s, 'OVERLOADED', `the server is at capacity (${ctx.limiter.capacity} requests admitted); retry later`, { ...retryAfter(ctx), ...(small ? {} : { connection: 'close' }) });
+      // A refused upload over 64 KiB is not read and thrown away (that costs the busy server CPU): the
+      // connection closes after the answer, and a client still writing may see a reset instead.
+      const close = Number(req.headers['content-length'] ?? Infinity) > DRAIN_LIMIT;
+      if (!ctx.limiter.hasRoom()) throw overloaded(ctx, `${ctx.limiter.capacity} requests admitted`, close);
+      if (!Uploads.hasBody(req)) return;
+      const refused = ctx.uploads.enter(req);
+      if (refused === 'client') {
+        throw new HttpError(429, 'TOO_MANY_UPLOADS', `this client already has ${ctx.uploads.perClient} uploads in progress; finish those first`, { ...retryAfter(ctx), ...(close ? { connection: 'close' } : {}) });
       }
-      let left = false;
-      const leave = (): void => {
-        if (!left) ctx.limiter.leave();
-        left = true;
-      };
-      admitted.set(req, leave);
-      reply.raw.once('close', leave);
+      if (refused === 'full') throw overloaded(ctx, `${ctx.uploads.max} uploads in progress`, close);
     });
-    app.addHook('onResponse', async (req) => admitted.get(req)?.());
-    app.addHook('onRequestAbort', async (req) => admitted.get(req)?.());
+    app.addHook('onResponse', async (req) => ctx.uploads.leave(req));
 
     app.get('/models', async () => ({
       models: [{ id: model, default: true, labels: ctx.rec.labels, input: ctx.rec.bundle.card.input, card: ctx.rec.bundle.card }],
@@ -82,9 +95,11 @@ export function detectRoutes(ctx: ServeContext) {
     app.post('/detect', async (req, reply) => {
       const annotate = flag(req, 'annotate');
       const crop = flag(req, 'crop');
-      const [upload, ...extra] = await readUploads(req, { maxFiles: 1, fileLimit: bodyLimit, totalLimit: bodyLimit });
-      if (!upload || extra.length > 0) throw new HttpError(400, 'BAD_REQUEST', 'one image per request here; send several to /v1/detect/batch');
-      await checkPixels(upload, maxPixels);
+      const [upload, ...extra] = await readUploads(req, { maxFiles: 1, fileLimit: bodyLimit, totalLimit: bodyLimit, tooManyFiles: oneImage });
+      ctx.uploads.leave(req);
+      if (!upload || extra.length > 0) throw oneImage();
+      const problem = await checkImage(upload, ctx.opts);
+      if (problem) throw problem;
       const t0 = performance.now();
       const { result, png } = await runJob(ctx, reply, () => detectOne(ctx, upload, crop, annotate));
       reply.header('server-timing', `infer;dur=${(performance.now() - t0).toFixed(1)}`);
@@ -96,8 +111,9 @@ export function detectRoutes(ctx: ServeContext) {
       if (!req.isMultipart()) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'a batch is a multipart/form-data body with one file part per image');
       if (flag(req, 'annotate')) throw new HttpError(400, 'BAD_REQUEST', 'annotate is for one image: use /v1/detect?annotate=1');
       const crop = flag(req, 'crop');
-      const uploads = await readUploads(req, { maxFiles: maxBatch, fileLimit: bodyLimit, totalLimit: batchLimit });
-      const checked = await Promise.all(uploads.map((u) => checkPixels(u, maxPixels).then(() => null, (err: unknown) => toHttpError(err))));
+      const uploads = await readUploads(req, { maxFiles: maxBatch, fileLimit: bodyLimit, totalLimit: batchLimit, tooManyFiles: tooMany });
+      ctx.uploads.leave(req);
+      const checked = await Promise.all(uploads.map((u) => checkImage(u, ctx.opts)));
       const results = await runJob(ctx, reply, async () => {
         const out: (ImageResult | { input: string; error: ErrorBody['error'] })[] = [];
         for (const [i, u] of uploads.entries()) {

@@ -2,13 +2,19 @@
  * HTTP errors: one JSON shape `{ error: { status, code, message } }` for every failure, and the mapping from
  * ExpnetError codes, fastify/multipart errors and anything else to a status and a stable code.
  */
+import { homedir, tmpdir } from 'node:os';
+import { dirname } from 'node:path';
 import type { ExpnetErrorCode } from '../errors.js';
 import { ExpnetError } from '../errors.js';
 
+/** The stable error codes; docs/API.md lists each with its status and meaning. */
 export type HttpErrorCode =
   | 'BAD_REQUEST'
   | 'NO_IMAGE'
+  | 'EMPTY_IMAGE'
+  | 'ONE_IMAGE_EXPECTED'
   | 'BAD_MULTIPART'
+  | 'BAD_JSON'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'REQUEST_TIMEOUT'
@@ -16,13 +22,29 @@ export type HttpErrorCode =
   | 'TOO_LARGE'
   | 'TOO_MANY_PIXELS'
   | 'TOO_MANY_FILES'
+  | 'TOO_MANY_FIELDS'
+  | 'TOO_MANY_PARTS'
+  | 'TOO_MANY_UPLOADS'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNSUPPORTED_FORMAT'
   | 'BAD_IMAGE'
   | 'OVERLOADED'
   | 'TIMEOUT'
   | 'SHUTTING_DOWN'
   | 'CLIENT_CLOSED'
   | 'INTERNAL';
+
+/** Absolute filesystem paths (3+ segments, not an API route) in a message. */
+const FS_PATH = /(?<![\w.:/-])(?:[A-Za-z]:\\|\/)(?!v1\/)(?:[\w.@+~-]+[\\/]){2,}[\w.@+~-]*/g;
+
+/** A message without filesystem paths: the server's own folders and any absolute path become '<path>'. */
+export function withoutPaths(message: string): string {
+  let m = message;
+  for (const root of [process.cwd(), homedir(), tmpdir(), dirname(process.execPath)]) {
+    if (root.length > 1) m = m.replace(new RegExp(`${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[\\\\/][^\\s'"\`,;:()]*)?`, 'g'), '<path>');
+  }
+  return m.replace(FS_PATH, '<path>');
+}
 
 export interface ErrorBody {
   error: { status: number; code: HttpErrorCode; message: string };
@@ -41,8 +63,9 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 
+  /** The JSON answer; its message never holds a filesystem path. */
   body(): ErrorBody {
-    return { error: { status: this.status, code: this.code, message: this.message } };
+    return { error: { status: this.status, code: this.code, message: withoutPaths(this.message) } };
   }
 }
 
@@ -56,6 +79,7 @@ const FROM_EXPNET: Record<ExpnetErrorCode, [number, HttpErrorCode]> = {
   BAD_WEIGHTS: [500, 'INTERNAL'],
   BAD_MODEL: [500, 'INTERNAL'],
   NATIVE: [500, 'INTERNAL'],
+  DIVERGED: [500, 'INTERNAL'],
 };
 
 /** Fastify and @fastify/multipart error codes with a status of their own. */
@@ -63,8 +87,8 @@ const FROM_FASTIFY: Record<string, [number, HttpErrorCode]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'TOO_LARGE'],
   FST_REQ_FILE_TOO_LARGE: [413, 'TOO_LARGE'],
   FST_FILES_LIMIT: [413, 'TOO_MANY_FILES'],
-  FST_PARTS_LIMIT: [413, 'TOO_MANY_FILES'],
-  FST_FIELDS_LIMIT: [413, 'TOO_MANY_FILES'],
+  FST_PARTS_LIMIT: [413, 'TOO_MANY_PARTS'],
+  FST_FIELDS_LIMIT: [413, 'TOO_MANY_FIELDS'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
   FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST'],

@@ -1,7 +1,7 @@
 /**
- * The bounded queue in front of the recognizer. Requests are *admitted* before their body is read (at most
- * concurrency + maxQueue at once, so request memory is bounded), then *run* in FIFO order, at most
- * `concurrency` at a time. A waiting job whose signal aborts (timeout, client gone) leaves the queue unrun;
+ * The bounded queue in front of the recognizer. Requests are *admitted* once their body has been read (at most
+ * concurrency + maxQueue at once; bodies still arriving are bounded by uploads.ts), then *run* in FIFO order, at
+ * most `concurrency` at a time. A waiting job whose signal aborts (timeout, client gone) leaves the queue unrun;
  * a running job keeps its slot until it really ends (ORT runs cannot be cancelled).
  */
 export interface LimiterStats {
@@ -29,6 +29,11 @@ export class Limiter {
 
   stats(): LimiterStats {
     return { admitted: this.#admitted, running: this.#running, waiting: this.#queue.length, capacity: this.capacity };
+  }
+
+  /** True while a place is free (a request refused now would not even be read). */
+  hasRoom(): boolean {
+    return this.#admitted < this.capacity;
   }
 
   /** Takes a place if one is free; the caller must `leave()` exactly once when its response is done. */

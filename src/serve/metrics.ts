@@ -26,7 +26,7 @@ export class Metrics {
   #faces = 0;
   readonly #started = Date.now();
 
-  constructor(private readonly queue: () => LimiterStats) {}
+  constructor(private readonly queue: () => LimiterStats & { receiving: number }) {}
 
   request(method: string, route: string, status: number, seconds: number): void {
     const key = labels({ method, route, status: String(status) });
@@ -77,7 +77,9 @@ export class Metrics {
     family('expnet_client_errors_total', 'counter', 'Connections refused by the HTTP parser, by Node error code.');
     for (const [code, n] of this.#clientErrors) out.push(`expnet_client_errors_total${labels({ code })} ${n}`);
     const q = this.queue();
-    family('expnet_queue_admitted', 'gauge', 'Requests admitted (receiving, waiting or running).');
+    family('expnet_uploads_receiving', 'gauge', 'Requests still receiving their body (not yet admitted).');
+    out.push(`expnet_uploads_receiving ${q.receiving}`);
+    family('expnet_queue_admitted', 'gauge', 'Requests admitted (body read: waiting, running or answering).');
     out.push(`expnet_queue_admitted ${q.admitted}`);
     family('expnet_queue_waiting', 'gauge', 'Requests waiting for a recognizer slot.');
     out.push(`expnet_queue_waiting ${q.waiting}`);

@@ -21,10 +21,17 @@ export interface ServeOptions {
   overloadStatus?: 503 | 429;
   /** Queue wait + processing of one request; past it: 503 TIMEOUT (default 30 s). */
   timeoutMs?: number;
-  /** Receiving the whole request, body included (slow clients): 408 (default 30 s). */
+  /** Receiving the whole request, body included (slow or stalled clients): 408 (default 10 s). */
   bodyTimeoutMs?: number;
-  /** Receiving the request headers: 408 (default 10 s). */
+  /** Receiving the request headers: 408 (default 5 s). */
   headersTimeoutMs?: number;
+  /**
+   * Requests receiving their body at once (they hold no queue place until it has arrived); beyond: 503/429
+   * OVERLOADED (default 128). Memory for bodies in flight stays under maxUploads × bodyLimit.
+   */
+  maxUploads?: number;
+  /** Of those, per client address (behind a proxy, every client has the proxy's); beyond: 429 TOO_MANY_UPLOADS (default 32). */
+  maxUploadsPerClient?: number;
   /** How often Node checks the two timeouts above (default 1 s). */
   timeoutCheckMs?: number;
   /** Bytes of one image, raw body or multipart file: 413 beyond (default 8 MiB). */
@@ -41,6 +48,10 @@ export interface ServeOptions {
   apiKeys?: readonly string[];
   /** Cross-origin access from browsers: off by default. */
   cors?: false | CorsOptions;
+  /** With API keys: the browser app's routes (webRoutes.ts) answer without a key (default false). */
+  publicWeb?: boolean;
+  /** Decode any image format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (default false: SVG, PDF, … get 415). */
+  anyFormat?: boolean;
   /** Dispose the recognizer when the app closes, after in-flight work ends (default false: the caller owns it). */
   disposeOnClose?: boolean;
   /** Fastify's JSON request log on stdout (default false). */
@@ -54,8 +65,10 @@ export const SERVE_DEFAULTS: Readonly<ResolvedServeOptions> = Object.freeze({
   maxQueue: 32,
   overloadStatus: 503,
   timeoutMs: 30_000,
-  bodyTimeoutMs: 30_000,
-  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  maxUploads: 128,
+  maxUploadsPerClient: 32,
   timeoutCheckMs: 1_000,
   bodyLimit: 8 * 2 ** 20,
   batchLimit: 32 * 2 ** 20,
@@ -64,12 +77,14 @@ export const SERVE_DEFAULTS: Readonly<ResolvedServeOptions> = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   apiKeys: Object.freeze([]) as readonly string[],
   cors: false,
+  publicWeb: false,
+  anyFormat: false,
   disposeOnClose: false,
   logger: false,
 });
 
 const KNOWN = new Set(Object.keys(SERVE_DEFAULTS));
-const POSITIVE = ['concurrency', 'timeoutMs', 'bodyTimeoutMs', 'headersTimeoutMs', 'timeoutCheckMs', 'bodyLimit', 'batchLimit', 'maxBatch', 'maxPixels', 'maxHeaderBytes'] as const;
+const POSITIVE = ['concurrency', 'timeoutMs', 'bodyTimeoutMs', 'headersTimeoutMs', 'timeoutCheckMs', 'maxUploads', 'maxUploadsPerClient', 'bodyLimit', 'batchLimit', 'maxBatch', 'maxPixels', 'maxHeaderBytes'] as const;
 export const MIN_API_KEY_LENGTH = 16;
 
 function bad(message: string): never {

@@ -1,7 +1,8 @@
 /**
  * Graceful shutdown on signals: the first SIGTERM/SIGINT starts `app.close()` (no new connections, 503 on
- * kept-alive ones, in-flight requests finish, the recognizer is disposed when the app owns it). Past graceMs,
- * or on a second signal, open connections are cut.
+ * kept-alive ones, stalled uploads are cut, accepted requests and progressing uploads finish, the recognizer is
+ * disposed when the app owns it). Past graceMs, or on a SIGINT after the first signal (Ctrl-C twice), open
+ * connections are cut; a repeated SIGTERM (supervisors resend it) does not cut anything.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -9,13 +10,13 @@ export interface ShutdownOptions {
   signals?: readonly NodeJS.Signals[];
   /** Time in-flight requests get before their connections are cut (default 30 s). */
   graceMs?: number;
-  /** Told which signal arrived (the CLI prints it). */
-  onSignal?: (signal: NodeJS.Signals) => void;
+  /** Told which signal arrived and whether it cuts connections (the CLI prints it). */
+  onSignal?: (signal: NodeJS.Signals, cuts: boolean) => void;
 }
 
 export interface ShutdownResult {
   signal: NodeJS.Signals;
-  /** False when connections had to be cut. */
+  /** False when requests in flight had to be cut (grace time over, or a second SIGINT). */
   graceful: boolean;
 }
 
@@ -30,9 +31,10 @@ export function closeOnSignals(app: FastifyInstance, options: ShutdownOptions = 
       app.server.closeAllConnections();
     };
     const handler = (signal: NodeJS.Signals): void => {
-      onSignal?.(signal);
+      const cuts = first !== undefined && signal !== 'SIGTERM';
+      onSignal?.(signal, cuts);
       if (first !== undefined) {
-        cut();
+        if (cuts) cut();
         return;
       }
       first = signal;

@@ -4,12 +4,22 @@
  * the files the build writes are served (no directory walking); pages get cross-origin isolation headers so
  * ONNX Runtime Web may use wasm threads. A file's precompressed sibling (f.br, f.gz, written by web/build.ts and
  * no older than f) is sent to clients that accept it, with Content-Encoding and `Vary: Accept-Encoding`.
+ * With API keys set they need a key too, unless the server's `publicWeb` is on.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HttpError } from './httpError.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route of the browser app: open without an API key when the server's `publicWeb` is set. */
+    web?: boolean;
+  }
+}
+
+const WEB = { config: { web: true } } as const;
 
 export interface WebRoutesOptions {
   /** The built app (default: the package's web/dist). */
@@ -82,19 +92,16 @@ export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}):
   const modelDir = options.modelDir ?? join(dir, 'models');
   const built = existsSync(join(dir, 'index.html'));
   const index = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => {
-    if (!built) {
-      const msg = `the browser app is not built (${dir} has no index.html): run \`node --import tsx web/build.ts\``;
-      return reply.code(404).type('text/plain; charset=utf-8').send(msg);
-    }
+    if (!built) throw new HttpError(404, 'NOT_FOUND', 'the browser app is not built on this server (node --import tsx web/build.ts builds it)');
     return sendFile(reply, join(dir, 'index.html'));
   };
-  app.get('/', index);
-  app.get('/index.html', index);
-  app.get('/main.js', async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
-  app.get('/main.js.map', async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
-  app.get('/sample.png', async (_req, reply) => sendFile(reply, join(dir, 'sample.png')));
+  app.get('/', WEB, index);
+  app.get('/index.html', WEB, index);
+  app.get('/main.js', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
+  app.get('/main.js.map', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
+  app.get('/sample.png', WEB, async (_req, reply) => sendFile(reply, join(dir, 'sample.png')));
   for (const [prefix, folder] of [['ort', join(dir, 'ort')], ['models', modelDir]] as const) {
-    app.get<{ Params: { file: string } }>(`/${prefix}/:file`, async (req, reply) => {
+    app.get<{ Params: { file: string } }>(`/${prefix}/:file`, WEB, async (req, reply) => {
       const { file } = req.params;
       if (!SAFE_NAME.test(file)) throw new HttpError(404, 'NOT_FOUND', `no file /${prefix}/${file}`);
       return sendFile(reply, join(folder, file));

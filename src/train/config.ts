@@ -89,6 +89,8 @@ export interface TrainConfig {
   stageB: RefineConfig;
   /** Stop training after this many seconds (0 = no limit); the run can be resumed. */
   maxTimeSec: number;
+  /** Images that are missing or cannot be decoded, skipped with a warning; more than this many fail the run. */
+  maxSkippedImages: number;
   /** Starting weights from earlier runs ('' = none; src/train/initWeights.ts). */
   init: InitConfig;
   /**
@@ -130,6 +132,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
+  maxSkippedImages: 5,
   init: { faceNet: '', student: '' },
   device: 'cpu' as Device,
   precision: 'auto' as Precision,
@@ -185,6 +188,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(Number.isInteger(cfg.seed) && cfg.seed >= 0, 'config.seed', 'an integer ≥ 0', cfg.seed);
   check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
   check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
+  check(Number.isInteger(cfg.maxSkippedImages) && cfg.maxSkippedImages >= 0, 'config.maxSkippedImages', 'an integer ≥ 0', cfg.maxSkippedImages);
   check(Number.isInteger(cfg.teacher.views) && cfg.teacher.views >= 1, 'config.teacher.views', 'an integer ≥ 1', cfg.teacher.views);
   checkStage(cfg.teacher.stage, 'config.teacher.stage');
   checkStage(cfg.stageA, 'config.stageA');

@@ -48,8 +48,22 @@ export async function loadAll(ds: DataSet, cfg: TrainConfig, ctx: RunContext): P
   const s = cfg.student;
   ctx.reporter.message(`decoding ${ds.samples.length} images of ${ds.name} at ${s.inputSize}×${s.inputSize}`);
   const set = await loadImageSet(ds, ds.samples.map((_, i) => i), { channels: s.inChannels, height: s.inputSize, width: s.inputSize }, (m) => ctx.reporter.warn(m));
-  if (set.skipped.length > 0) ctx.reporter.warn(`${set.skipped.length} undecodable image(s) skipped`);
+  const n = set.skipped.length;
+  if (n > cfg.maxSkippedImages) {
+    const shown = set.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ');
+    throw new ExpnetError('BAD_INPUT', `${ds.name}: ${n} of ${ds.samples.length} images are missing or cannot be decoded, more than config.maxSkippedImages = ${cfg.maxSkippedImages} allows: ${shown}${n > 3 ? '; …' : ''}`);
+  }
+  if (n > 0) ctx.reporter.warn(`${n} missing or undecodable image(s) skipped (config.maxSkippedImages allows ${cfg.maxSkippedImages})`);
   return set;
+}
+
+/** Fewer validation images than this: accuracy on them says little, and a warning says so. */
+export const MIN_MEANINGFUL_VALIDATION = 30;
+
+function warnSmallValidation(ctx: RunContext, images: number, where: string): void {
+  if (images > 0 && images < MIN_MEANINGFUL_VALIDATION) {
+    ctx.reporter.warn(`${where}validation holds only ${images} image(s) (fewer than ${MIN_MEANINGFUL_VALIDATION}): its accuracy is not meaningful for model selection; use more data or a larger valFraction`);
+  }
 }
 
 /** The images of `all` whose sample indices are in `indices` (skipped files drop out). */
@@ -134,6 +148,7 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
     const { train, validation } = validationSplit(ds, fold.train, cfg, cfg.seed + f);
     const splits = { train: subset(all, train), val: subset(all, validation) };
     const test = subset(all, fold.test);
+    warnSmallValidation(ctx, splits.val.y.length, `fold ${f + 1}: `);
     for (const method of methods) {
       if (method === 'finetune' && shareTeacher) continue; // scored from the fn2en run below
       if (done(method, f + 1) && (method !== 'fn2en' || !shareTeacher || done('finetune', f + 1))) continue;
@@ -181,6 +196,7 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   const all = await loadAll(ds, cfg, ctx);
   const v = validationSplit(ds, train, cfg, cfg.seed);
   const splits = { train: subset(all, v.train), val: subset(all, v.validation) };
+  warnSmallValidation(ctx, splits.val.y.length, '');
   ctx.reporter.message(`${cfg.method}: train ${splits.train.y.length}, validation ${splits.val.y.length}${testName ? `, ${testName} ${test.length}` : ''}`);
   const trained = await trainMethod(cfg, splits, ctx, ds.labels.length);
   const testSet = test.length > 0 ? subset(all, test) : null;

@@ -157,7 +157,7 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
         });
         if (!Number.isFinite(r.loss)) {
           disposeAll(next);
-          throw new Error(`${spec.name}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${k + 1}; lower the learning rate`);
+          throw new ExpnetError('DIVERGED', `${spec.name}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${k + 1}. Lower the learning rate; check the data (labels, images that decode to constant or broken pixels) and the weights the run started from (--resume checkpoints, init.faceNet / init.student files)`);
         }
         seen += idx.length;
         const secs = (Date.now() - te) / 1000;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import '../../src/infer/ortEnv.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, type FloatTensor } from '../../src/formats/onnx/index.js';
 
