@@ -63,9 +63,12 @@ describe('malformed inputs: CLI and library (issue 17)', () => {
     for (const n of names.slice(0, 4)) assert.match(r.stderr, new RegExp(`expnet predict: .*${n.replace('.', '\\.')}: `), `${n} is named`);
     assert.match(r.stderr, /local\.svg: SVG is not a supported image format/);
     noStack(r.stderr);
-    const out = JSON.parse(r.stdout) as { results: { input: string; faces: unknown[] }[] };
-    assert.deepEqual(out.results.map((x) => x.input.split(/[\\/]/).pop()), ['astronaut.png']);
-    assert.equal(out.results[0]?.faces.length, 1);
+    // Every input has a row (issue 16): the failed ones carry their error, the good one its face.
+    const out = JSON.parse(r.stdout) as { results: { input?: string; file?: string; error?: string; faces?: unknown[] }[] };
+    const name = (x: { input?: string; file?: string }): string | undefined => (x.input ?? x.file)?.split(/[\\/]/).pop();
+    assert.deepEqual(out.results.map(name), names);
+    assert.deepEqual(out.results.map((x) => x.error !== undefined), [true, true, true, true, false]);
+    assert.equal(out.results[4]?.faces?.length, 1);
   });
 
   test('CSV manifests: paths outside the folder are refused, naming file and line', async () => {

@@ -14,7 +14,7 @@ import { Conv2d, F, Flatten, Linear, manualSeed, ReLU, Sequential, tensor, label
 import { distBackends, groupFromEnv, initProcessGroup } from '../src/engine/distributed.js';
 import type { StageConfig } from '../src/train/config.js';
 import { fitStage } from '../src/train/fitStage.js';
-import { createRunContext, silentReporter, type RunContext } from '../src/train/runContext.js';
+import { createRunContext, silentReporter, withPrecision, type RunContext } from '../src/train/runContext.js';
 import { freePort } from '../src/train/distributedLauncher.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -37,7 +37,7 @@ interface Role {
 async function train(ctx: RunContext, rank: number, role: Role): Promise<number[]> {
   manualSeed(rank === 0 ? 5 : 6); // rank 0's weights are broadcast at the start
   const bf16 = role.precision === 'bf16';
-  if (bf16) ctx = { ...ctx, precision: 'bf16' };
+  if (bf16) ctx = withPrecision(ctx, 'bf16');
   // bf16: the 5 features as a 1×1×5 image through a conv (4-D weights go channels-last) and the MLP head.
   const net = bf16
     ? new Sequential(new Conv2d(1, 4, [1, 3], { padding: [0, 1] }), new ReLU(), new Flatten(), new Linear(20, 12), new ReLU(), new Linear(12, 3))

@@ -86,5 +86,22 @@ export function childContext(ctx: RunContext, name: string): RunContext {
     },
     log: (r) => ctx.log({ run: name, ...r }),
     stop: () => ctx.stop?.(),
+    ...(ctx.precision !== undefined ? { precision: ctx.precision } : {}),
+  };
+}
+
+/** The same context training at `precision` (deadline and stop stay live: a spread would freeze the deadline). */
+export function withPrecision(ctx: RunContext, precision: 'fp32' | 'bf16'): RunContext {
+  return {
+    dir: ctx.dir,
+    seed: ctx.seed,
+    resume: ctx.resume,
+    reporter: ctx.reporter,
+    get deadline(): number {
+      return ctx.deadline;
+    },
+    log: (r) => ctx.log(r),
+    stop: () => ctx.stop?.(),
+    precision,
   };
 }

@@ -25,7 +25,7 @@ import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type Featu
 import { fitStage, type StageResult } from './fitStage.js';
 import { initFaceNet, initStudent } from './initWeights.js';
 import { batchOf, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
-import type { RunContext, StagePlan } from './runContext.js';
+import { withPrecision, type RunContext, type StagePlan } from './runContext.js';
 
 export interface Splits {
   train: ImageSet;
@@ -177,7 +177,7 @@ export function stagePlan(cfg: TrainConfig, images: number): StagePlan[] {
  */
 export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
-  ctx = { ...ctx, precision: resolvePrecision(cfg.precision, device, 'config.precision').precision };
+  ctx = withPrecision(ctx, resolvePrecision(cfg.precision, device, 'config.precision').precision);
   const studentInit = readStudentInit(cfg, { ...cfg.student, numClasses: classes }); // a bad file fails now, not after the teacher's training
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
