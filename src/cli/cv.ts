@@ -25,7 +25,9 @@ export async function cvCommand(argv: string[]): Promise<number> {
   for (const m of methods) if (!METHODS.includes(m)) throw new ExpnetError('BAD_CONFIG', `--methods: unknown method '${m}' (expected ${METHODS.join(', ')})`);
   const keep = parseKeep(values.keep);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const { cfg, data, format, ctx } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
+  if ((values.data?.length ?? 0) > 1 || values.weight) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one --data (multi-data runs are for expnet train)');
+  const { cfg, data, format, ctx, mix } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
+  if (mix) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one labelled --data (multi-data and unlabelled sets are for expnet train)');
   const ds = await readDataSet(format, data);
   const only = values['only-folds']?.split(',').map(Number);
   const summary = await crossValidate(ds, k, methods, cfg, ctx, only ? { onlyFolds: only } : {});

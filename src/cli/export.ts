@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rand } from '../engine/creation.js';
+import { tidy } from '../engine/scope.js';
+import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from '../engine/safetensors.js';
 import { saveOnnx } from '../export/onnxExport.js';
 import { ExpnetError } from '../errors.js';
@@ -14,7 +16,8 @@ import { createPretrainedSsdMobilenet } from '../nets/ssdMobilenetWeights.js';
 
 export const EXPORT_HELP = `expnet export <model.safetensors> <out.onnx>
   Exports an expnet expression model (written by \`expnet train\`) to ONNX (opset 17, dynamic batch,
-  BatchNorm folded); its card goes into the ONNX metadata and next to it as <out>.json.`;
+  BatchNorm folded); its card goes into the ONNX metadata and next to it as <out>.json. A card with
+  calibration.temperature T exports logits / T (temperature scaling inside the graph).`;
 
 export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--name expnet-fer2013] [--out models]
   Writes everything the Recognizer needs into --out: the SSD face detector and 68-point landmark net
@@ -24,7 +27,10 @@ async function exportExpression(modelPath: string, out: string): Promise<void> {
   const { model, card } = loadExpNetModel(modelPath);
   const x = rand([2, card.input.channels, card.input.size, card.input.size]);
   const bundled: BundledCard = { ...card, alignment: FER_CROP_TEMPLATE };
-  await saveOnnx(out, model, [x], { inputNames: ['face'], outputNames: ['logits'], metadata: { model_card: JSON.stringify(bundled) } });
+  // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
+  const t = card.calibration?.temperature;
+  const net = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
+  await saveOnnx(out, net, [x], { inputNames: ['face'], outputNames: ['logits'], module: model, metadata: { model_card: JSON.stringify(bundled) } });
   writeFileSync(out.replace(/\.onnx$/, '') + '.json', JSON.stringify(bundled, null, 1) + '\n');
   x.dispose();
   model.dispose();

@@ -27,6 +27,10 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs> [options]
   --detector-precision int8|float32   (default int8 at the default size, float32 with --detector-size)
   --any-format       decode any format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted inputs only:
                      an SVG renders the local files it names)
+  --prior train|uniform  class prior of the photos: train (default) = as the model learnt it from its training
+                     set's class balance; uniform = divided by the prior the model learnt (card classPrior), for
+                     photos whose expressions are about equally likely (posed sets). Calibration (temperature)
+                     is always applied: it is inside the exported graph.
   exit codes: 0 ok; 2 bad usage; 3 no input found; 4 some inputs could not be read (reported, skipped)`;
 
 export const PREDICT_OPTIONS = {
@@ -37,6 +41,7 @@ export const PREDICT_OPTIONS = {
   'no-landmarks': { kind: 'flag' },
   annotate: { kind: 'string' },
   crops: { kind: 'flag' },
+  prior: { kind: 'choice', choices: ['train', 'uniform'] },
 } as const;
 
 export async function predictCommand(argv: string[]): Promise<number> {
@@ -46,7 +51,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const { files, missing } = expandInputs(positionals);
   for (const m of missing) process.stderr.write(`expnet predict: no such file or no match: ${m}\n`);
   if (files.length === 0) return 3;
-  const rec = await createRecognizer(recognizerOptions(values));
+  const rec = await createRecognizer({ ...recognizerOptions(values), ...(values.prior !== undefined ? { prior: values.prior } : {}) });
   const annotated = values.annotate !== undefined ? annotatedPaths(files, values.annotate) : null;
   const decimals = values.decimals ?? (values.json ? DEFAULT_DECIMALS : null);
   const fileWidth = Math.max(4, ...files.map((f) => f.length));

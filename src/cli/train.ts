@@ -5,16 +5,32 @@ import { destroyProcessGroup, initProcessGroup } from '../engine/distributed.js'
 import { ExpnetError } from '../errors.js';
 import { ExpNet } from '../nets/expNet.js';
 import { saveExpNetModel } from '../nets/modelCard.js';
-import { readDataSet, trainOnDataSet } from '../train/experiment.js';
+import type { DataSet } from '../data/dataSet.js';
+import type { TemperatureCalibration } from '../eval/temperature.js';
+import type { TrainConfig } from '../train/config.js';
+import { readDataSet, trainOnDataSet, type DataFormat } from '../train/experiment.js';
+import type { RunContext } from '../train/runContext.js';
+import type { TrainedModel } from '../train/trainMethod.js';
+import { trainOnMix } from '../train/trainMix.js';
+import type { ResolvedEntry } from './dataArgs.js';
 import { describeFailures, launchWorkers } from '../train/distributedLauncher.js';
 import { keepCheckpoints, parseKeep } from '../train/keepCheckpoints.js';
 import { DIST_OPTIONS, groupFromArgs, localRankFromEnv, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 import { resumeCommand, stopOnSigint, whereStopped } from './trainStop.js';
 
-export const TRAIN_HELP = `expnet train --data <dir|csv> [options]
+export const TRAIN_HELP = `expnet train --data <dir|csv> [--data <dir|csv> ...] [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
   validation data carved from it, and reports accuracy on its test split (FER2013: PublicTest) if any.
-  --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv (default: detected from the content)
+  Several --data: one model on the 7 basic classes (CK+ contempt dropped), a validation carve per set (by
+  subject/movie where known), the epoch chosen on the mean per-set validation accuracy, test splits (FER2013
+  test/, SFEW Val/) scored per set and never trained on; results.json and splits.json per set.
+  --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv|unlabelled (default: detected from
+                  the content); with several --data, once per --data in the same order (auto = detect). unlabelled: a
+                  folder of face images without labels, used by fn2en's stage (a) only (stageA.data 'all')
+  --weight W      sampling weight per --data (same order; default 1): an epoch draws from each set in
+                  proportion to weight × size; a config file's data list [{ path, format?, weight?, labelled? }]
+                  does the same
+  Calibration: a temperature fitted on the validation carve goes into the model card (and the exported graph).
   --method M      fn2en (default) | finetune | scratch
   --config FILE   JSON config (see src/train/config.ts); --set key.path=value overrides (repeatable)
   --out DIR       run folder (default runs/<method>-<timestamp>); holds config.json, metrics.jsonl,
@@ -94,17 +110,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const main = (group?.rank ?? 0) === 0;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const keep = parseKeep(values.keep);
-  const { cfg, data, format, ctx, bar } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), ['expnet train', ...argv].join(' '), group?.rank ?? 0, group ? localRankFromEnv(group.rank) : null);
+  const command = ['expnet train', ...argv].join(' ');
+  const { cfg, data, format, entries, mix, ctx, bar } = prepareRun(values, join('runs', `${values.method ?? 'fn2en'}-${stamp}`), command, group?.rank ?? 0, group ? localRankFromEnv(group.rank) : null);
   const resume = resumeCommand('expnet train', argv, ctx.dir);
   const sigint = main && !group ? stopOnSigint(ctx, () => bar?.last() ?? null, resume) : null;
-  let run;
+  let run: CliRun;
   try {
-    const ds = await readDataSet(format, data);
-    run = { ds, ...(await trainOnDataSet(ds, cfg, ctx)) };
+    run = mix ? await mixRun(entries, cfg, ctx) : await singleRun(await readDataSet(format, data), format, cfg, ctx);
   } finally {
     sigint?.uninstall();
   }
-  const { ds } = run;
   if (!main) {
     run.trained.dispose();
     destroyProcessGroup();
@@ -118,28 +133,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (run.trained.model instanceof ExpNet) {
     const path = join(ctx.dir, 'model.safetensors');
+    const c = run.calibration;
     saveExpNetModel(path, run.trained.model, {
-      name: `expnet-${ds.name}-${cfg.method}`,
+      name: `expnet-${run.name}-${cfg.method}`,
       task: 'expression',
       arch: 'expnet',
       input: { size: cfg.student.inputSize, channels: cfg.student.inChannels, range: [0, 1], layout: 'NCHW' },
-      labels: [...ds.labels],
+      labels: run.labels,
       config: run.trained.model.config,
       method: cfg.method,
-      training: { data: `${ds.name} (${format})`, command: ['expnet train', ...argv].join(' '), seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs } },
-      metrics: { ...(run.valAccuracy !== null ? { valAccuracy: run.valAccuracy } : {}), ...(run.test ? { [`${run.testName ?? 'test'}Accuracy`]: run.test.accuracy } : {}) },
+      training: { data: run.data, command, seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs } },
+      metrics: run.metrics,
+      ...(c ? { calibration: { temperature: c.temperature, eceBefore: c.eceBefore, eceAfter: c.eceAfter } } : {}),
+      classFrequencies: run.classFrequencies,
+      classPrior: run.classPrior,
       licence: 'weights: MIT (expnet); trained on research data whose terms apply to derived models',
       provenance: 'expnet FaceNet2ExpNet training; teacher: face-api.js recognition net (public domain, dlib)',
       created: new Date().toISOString(),
     });
     ctx.reporter.message(`model saved: ${path}`);
   }
-  const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
-  process.stdout.write(
-    `${cfg.method}: validation accuracy ${run.valAccuracy === null ? 'n/a' : pct(run.valAccuracy)}` +
-      (run.test ? `, ${run.testName} accuracy ${pct(run.test.accuracy)} (balanced ${pct(run.test.balancedAccuracy)})` : '') +
-      '\n',
-  );
+  process.stdout.write(run.summary);
   run.trained.dispose();
   const kept = keepCheckpoints(ctx.dir, keep);
   if (kept.removed > 0) ctx.reporter.message(`--keep ${keep}: removed ${kept.files.join(', ')} (${mb(kept.removed)}); ${mb(kept.kept)} of checkpoints kept`);
@@ -147,3 +161,44 @@ export async function trainCommand(argv: string[]): Promise<number> {
 }
 
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/** What the CLI saves and prints of a run, single- or multi-data. */
+interface CliRun {
+  trained: TrainedModel;
+  name: string;
+  data: string;
+  labels: string[];
+  metrics: Record<string, number>;
+  calibration: TemperatureCalibration | null;
+  classFrequencies: number[];
+  classPrior: number[];
+  summary: string;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+
+async function singleRun(ds: DataSet, format: DataFormat, cfg: TrainConfig, ctx: RunContext): Promise<CliRun> {
+  const run = await trainOnDataSet(ds, cfg, ctx);
+  const summary =
+    `${cfg.method}: validation accuracy ${run.valAccuracy === null ? 'n/a' : pct(run.valAccuracy)}` +
+    (run.test ? `, ${run.testName} accuracy ${pct(run.test.accuracy)} (balanced ${pct(run.test.balancedAccuracy)})` : '') +
+    '\n';
+  return {
+    trained: run.trained, name: ds.name, data: `${ds.name} (${format})`, labels: [...ds.labels],
+    metrics: { ...(run.valAccuracy !== null ? { valAccuracy: run.valAccuracy } : {}), ...(run.test ? { [`${run.testName ?? 'test'}Accuracy`]: run.test.accuracy } : {}) },
+    calibration: run.calibration, classFrequencies: run.classFrequencies, classPrior: run.classPrior, summary,
+  };
+}
+
+async function mixRun(entries: ResolvedEntry[], cfg: TrainConfig, ctx: RunContext): Promise<CliRun> {
+  const run = await trainOnMix(entries, cfg, ctx);
+  const metrics: Record<string, number> = run.valAccuracy !== null ? { valAccuracy: run.valAccuracy } : {};
+  const lines = [`${cfg.method}: validation accuracy ${run.valAccuracy === null ? 'n/a' : pct(run.valAccuracy)} (pooled)`];
+  for (const s of run.sets) {
+    if (s.validation) metrics[`${s.name}.valAccuracy`] = s.validation.accuracy;
+    if (s.test) metrics[`${s.name}.${s.testName ?? 'test'}Accuracy`] = s.test.accuracy;
+    if (s.labelled) lines.push(`  ${s.name}: validation ${s.validation ? pct(s.validation.accuracy) : 'n/a'}${s.test ? `, ${s.testName} ${pct(s.test.accuracy)} (balanced ${pct(s.test.balancedAccuracy)})` : ''}`);
+  }
+  const data = run.sets.map((s) => `${s.name} (${s.format}, weight ${s.weight}${s.labelled ? '' : ', unlabelled'})`).join(' + ');
+  return { trained: run.trained, name: 'mix', data, labels: run.labels, metrics, calibration: run.calibration, classFrequencies: run.classFrequencies, classPrior: run.classPrior, summary: lines.join('\n') + '\n' };
+}

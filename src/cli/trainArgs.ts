@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.js';
-import { DATA_FORMATS, type DataFormat } from '../train/experiment.js';
+import type { DataFormat } from '../train/experiment.js';
+import { detectEntryFormats, resolveDataEntries, type ResolvedEntry } from './dataArgs.js';
 import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
 import { assertNativeBuilt } from '../engine/native.js';
@@ -13,8 +14,9 @@ import { resolvePrecision } from '../engine/autocast.js';
 import { progressBar, type ProgressBar } from './progressBar.js';
 
 export const TRAIN_OPTIONS = {
-  data: { type: 'string' },
-  format: { type: 'string' },
+  data: { type: 'string', multiple: true },
+  format: { type: 'string', multiple: true },
+  weight: { type: 'string', multiple: true },
   method: { type: 'string' },
   config: { type: 'string' },
   set: { type: 'string', multiple: true },
@@ -73,8 +75,10 @@ export function groupFromArgs(a: DistArgs, env: NodeJS.ProcessEnv = process.env)
 }
 
 export interface TrainArgs {
-  data?: string | undefined;
-  format?: string | undefined;
+  /** One data set, or several (repeated --data). */
+  data?: string | string[] | undefined;
+  format?: string | string[] | undefined;
+  weight?: string | string[] | undefined;
   method?: string | undefined;
   config?: string | undefined;
   set?: string[] | undefined;
@@ -108,8 +112,13 @@ export function setOverride(expr: string): Record<string, unknown> {
 
 export interface Prepared {
   cfg: TrainConfig;
+  /** The first data set (the only one of a single-data run). */
   data: string;
   format: DataFormat;
+  /** Every data set of the run (src/cli/dataArgs.ts). */
+  entries: ResolvedEntry[];
+  /** Several data sets, weights or unlabelled faces: src/train/trainMix.ts trains it. */
+  mix: boolean;
   ctx: RunContext;
   /** The progress bar of rank 0 (null on other ranks). */
   bar: ProgressBar | null;
@@ -129,12 +138,15 @@ export function localRankFromEnv(rank: number, env: NodeJS.ProcessEnv = process.
  * saved config keeps 'cuda'.
  */
 export function prepareRun(a: TrainArgs, defaultOut: string, command: string, rank = 0, localRank: number | null = null): Prepared {
-  if (!a.data) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
+  const parsed = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
+  // The config file's `data` list names the data sets; the rest is the TrainConfig.
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  const { data: fileData, ...rest }: Record<string, unknown> = isObject ? (parsed as Record<string, unknown>) : {};
+  const file = isObject ? rest : parsed;
+  const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+  const given = resolveDataEntries({ data: list(a.data), format: list(a.format), weight: list(a.weight) }, fileData); // formats given are checked here, before the config resolves
+  if (!given) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
   assertNativeBuilt();
-  if (a.format !== undefined && !DATA_FORMATS.includes(a.format as DataFormat)) {
-    throw new ExpnetError('BAD_CONFIG', `--format: expected one of ${DATA_FORMATS.join(', ')}, got ${a.format}`);
-  }
-  const file = a.config ? (JSON.parse(readFileSync(a.config, 'utf8')) as unknown) : undefined;
   const flags: Record<string, unknown> = {};
   if (a.method) flags['method'] = a.method;
   if (a.seed) flags['seed'] = Number(a.seed);
@@ -147,18 +159,23 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const cfg: TrainConfig = { ...resolved, precision: p.precision };
   const local = localRank === null ? cfg : { ...cfg, device: deviceOfRank(cfg.device, localRank) };
   // Detected once the config has resolved: a config error is reported without looking at the data.
-  const detected = a.format === undefined ? detectFormat(a.data) : null;
-  const format = (detected?.format ?? a.format) as DataFormat;
+  const { entries, detected } = detectEntryFormats(given.entries, detectFormat);
+  const mix = given.mix;
+  const first = entries[0];
+  if (!first) throw new ExpnetError('BAD_CONFIG', '--data <folder or csv> is required');
+  const { path: data } = first;
+  // A single-data run reads one data set's format; 'unlabelled' makes a run a mix (src/cli/dataArgs.ts).
+  const format = first.format as DataFormat;
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
   if (rank > 0) {
     const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
-    return { cfg: local, data: a.data, format, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} }, bar: null };
+    return { cfg: local, data, format, entries, mix, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} }, bar: null };
   }
   const bar = progressBar(process.stderr, a.quiet ?? false);
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: bar });
-  writeFileSync(join(out, 'config.json'), JSON.stringify({ command, data: a.data, format, config: cfg }, null, 1));
-  if (detected) ctx.reporter.message(`data format: ${detected.format} (${detected.reason})`);
+  writeFileSync(join(out, 'config.json'), JSON.stringify(mix ? { command, data: entries, config: cfg } : { command, data, format, config: cfg }, null, 1));
+  for (const d of detected) ctx.reporter.message(`data format${mix ? ` of ${d.path}` : ''}: ${d.detection.format} (${d.detection.reason})`);
   ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
-  return { cfg: local, data: a.data, format, ctx, bar };
+  return { cfg: local, data, format, entries, mix, ctx, bar };
 }

@@ -28,6 +28,8 @@ export interface DataSet {
   root: string;
   labels: readonly ExpressionLabel[];
   samples: Sample[];
+  /** True for faces without labels (src/data/unlabelledFolder.ts): sample labels are placeholders, class index −1. */
+  unlabelled?: boolean;
 }
 
 /** Absolute file path of a sample. */

@@ -12,6 +12,7 @@ export { detectFormat, DATA_FORMATS, type DataFormat, type Detection } from './d
 export { readTfd, type TfdOptions } from './tfd.js';
 export { readImageFolder, type ImageFolderOptions } from './imageFolder.js';
 export { readCsvManifest, type CsvManifestOptions } from './csvManifest.js';
+export { readUnlabelledFolder } from './unlabelledFolder.js';
 export { personIndependentFolds, carveValidation, type Fold } from './splits.js';
 export { Rng } from './rng.js';
 export * from './decode.js';

@@ -62,7 +62,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     for (const i of indices) {
       const sample = dataSet.samples[i];
       if (sample === undefined) throw new ExpnetError('BAD_INPUT', `loader: sample index ${i} is out of range 0..${dataSet.samples.length - 1}`);
-      this.classOf.set(i, labelIndex(dataSet, sample));
+      this.classOf.set(i, dataSet.unlabelled ? -1 : labelIndex(dataSet, sample));
     }
     const [height, width] = options.decode.size;
     this.shape = { channels: options.decode.channels, height, width };

@@ -10,6 +10,7 @@ import type { Box, FaceDetection, Point } from '../faces/box.js';
 import { decodeSsdBoxes, decodeSsdFaces, SSD_FACE_DEFAULTS, type SsdFaceOptions } from '../faces/decodeSsdFaces.js';
 import { landmarksToCrop } from '../faces/landmarksToCrop.js';
 import type { AlignTemplate } from '../faces/similarity.js';
+import { reweightProbs } from './classPrior.js';
 import { alignedGrayCrop } from './alignCrop.js';
 import type { InferSession } from './ortSession.js';
 import type { RgbPixels } from './readImage.js';
@@ -56,6 +57,8 @@ export interface PipelineNets {
   labels: readonly ExpressionLabel[];
   /** The classifier's gray input side. */
   inputSize: number;
+  /** Class-prior correction: probabilities are multiplied by these weights and renormalised (classPrior.ts reweightProbs). */
+  classWeights?: Float32Array;
   template: AlignTemplate;
 }
 
@@ -111,14 +114,18 @@ export function ssdDetections(out: Float32Array, anchors: Float32Array, reshaped
 }
 
 /** Classifier probabilities for gray size×size crops, one batch. */
-export async function classifyCrops(nets: Pick<PipelineNets, 'classifier' | 'labels' | 'inputSize'>, crops: readonly Float32Array[]): Promise<Float32Array[]> {
+export async function classifyCrops(nets: Pick<PipelineNets, 'classifier' | 'labels' | 'inputSize' | 'classWeights'>, crops: readonly Float32Array[]): Promise<Float32Array[]> {
   if (crops.length === 0) return [];
   const per = nets.inputSize * nets.inputSize;
   const batch = crops.length === 1 && crops[0]?.length === per ? crops[0] : new Float32Array(crops.length * per);
   if (batch !== crops[0]) crops.forEach((c, k) => batch.set(c, k * per));
   const logits = (await nets.classifier.runFloat32({ data: batch, shape: [crops.length, 1, nets.inputSize, nets.inputSize] })).data as Float32Array;
   const k = nets.labels.length;
-  return crops.map((_, i) => softmax(logits.subarray(i * k, (i + 1) * k)));
+  const w = nets.classWeights;
+  return crops.map((_, i) => {
+    const p = softmax(logits.subarray(i * k, (i + 1) * k));
+    return w ? reweightProbs(p, w) : p;
+  });
 }
 
 /** 68 landmarks in image pixels for each box (one landmark-net batch); boxes outside the image are dropped. */

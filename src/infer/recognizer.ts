@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { ExpressionLabel } from '../data/labels.js';
 import type { SsdFaceOptions } from '../faces/decodeSsdFaces.js';
 import { ExpnetError } from '../errors.js';
+import { uniformPriorWeights } from './classPrior.js';
 import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
 import { loadBundle, type ModelBundle } from './modelBundle.js';
 import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
@@ -32,6 +33,12 @@ export interface RecognizerOptions {
    * 'float32' when detectorSize is given (at 512 int8 loses faces that float32 finds).
    */
   detectorPrecision?: DetectorPrecision;
+  /**
+   * The class prior of the photos: 'train' (default) = the probabilities as the model was trained (its training
+   * set's class balance); 'uniform' = divided by the class prior the model learnt (card.classPrior: the training
+   * frequencies, softened by a class-balanced loss) and renormalised, for photos of unknown class balance.
+   */
+  prior?: ClassPrior;
   /** Refuse images with more pixels than this (default 40 M). */
   maxPixels?: number;
   /** Decode any format sharp opens, not only JPEG/PNG/WebP/GIF/TIFF/AVIF (trusted inputs only; default false). */
@@ -70,6 +77,7 @@ export class Recognizer {
     const nets: PipelineNets = {
       detector, detectorSize: size, anchors: det.anchors, landmarker, classifier,
       labels: bundle.labels, inputSize: bundle.card.input.size, template: bundle.template,
+      ...priorWeights(options.prior, bundle),
     };
     return new Recognizer(bundle, nets, precision, options);
   }
@@ -118,6 +126,19 @@ export class Recognizer {
   async dispose(): Promise<void> {
     await Promise.all([this.nets.detector.dispose(), this.nets.landmarker.dispose(), this.nets.classifier.dispose()]);
   }
+}
+
+export type ClassPrior = 'train' | 'uniform';
+export const CLASS_PRIORS: readonly ClassPrior[] = ['train', 'uniform'];
+
+/** The pipeline's class weights for `prior` (none for 'train'). */
+function priorWeights(prior: ClassPrior | undefined, bundle: ModelBundle): { classWeights?: Float32Array } {
+  if (prior === undefined || prior === 'train') return {};
+  if (prior !== 'uniform') throw new ExpnetError('BAD_CONFIG', `recognizer options: prior must be ${CLASS_PRIORS.join(' or ')}, got '${String(prior)}'`);
+  const f = bundle.card.classPrior;
+  if (!f || f.length !== bundle.card.labels.length)
+    throw new ExpnetError('BAD_MODEL', `${bundle.expression}: prior 'uniform' needs the class prior the model learnt in its card (classPrior, one per label); this card has none (a model trained before it was recorded)`);
+  return { classWeights: uniformPriorWeights(f) };
 }
 
 /** The same preprocessing as training (src/data/decode.ts): luminance, resized to size×size, in [0, 1]. */

@@ -16,6 +16,19 @@ export interface ModelCard {
   method: string;
   training: { data: string; command: string; seed: number; epochs: Record<string, number>; precision?: 'fp32' | 'bf16' };
   metrics: Record<string, number>;
+  /**
+   * Temperature scaling fitted on the validation carve after training (src/eval/temperature.ts): probabilities
+   * are softmax(logits / temperature). `expnet export` divides the graph's logits by it, so every ONNX consumer
+   * gets calibrated probabilities; ECE (10 bins) on the validation images before and after.
+   */
+  calibration?: { temperature: number; eceBefore: number; eceAfter: number };
+  /** Frequency of each class (label order) among the training images. */
+  classFrequencies?: number[];
+  /**
+   * The class prior the model learnt (label order, sums to 1): classFrequencies^(1−p) renormalised, p the
+   * exponent of the loss's class weights (classBalance none 0, sqrt ½, inverse 1). `--prior uniform` divides it out.
+   */
+  classPrior?: number[];
   licence: string;
   provenance: string;
   created: string;

@@ -17,6 +17,11 @@ export const METHODS: readonly Method[] = ['fn2en', 'finetune', 'scratch'];
 export type ClassBalance = 'none' | 'sqrt' | 'inverse';
 export const CLASS_BALANCES: readonly ClassBalance[] = ['none', 'sqrt', 'inverse'];
 
+/** The exponent p of a ClassBalance's weights (n̄ / n_c)^p: 0, ½ or 1. */
+export function balancePower(balance: ClassBalance): number {
+  return balance === 'none' ? 0 : balance === 'sqrt' ? 0.5 : 1;
+}
+
 export interface StageConfig {
   epochs: number;
   batchSize: number;
@@ -60,7 +65,16 @@ export interface RegressionConfig extends StageConfig {
   loss: 'l2' | 'l1';
   /** Divide targets by their training-set standard deviation. */
   normalizeTarget: boolean;
+  /**
+   * Which training faces stage (a) regresses: 'all' = every face of every set in the mix, labelled or not
+   * (unlabelled sets, src/train/dataMix.ts), 'labelled' = only the labelled training faces (the paper's choice).
+   * With labelled sets only, both are the same faces. Teacher fine-tuning and stage (b) always use labelled faces.
+   */
+  data: StageAData;
 }
+
+export type StageAData = 'labelled' | 'all';
+export const STAGE_A_DATA: readonly StageAData[] = ['labelled', 'all'];
 
 /** Stage (b): StageConfig plus how the stage-(a) pre-trained conv layers are refined. */
 export interface RefineConfig extends StageConfig {
@@ -129,7 +143,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   valFraction: 0.1,
   student: { ...EXPNET_DEFAULTS },
   teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
-  stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true },
+  stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true, data: 'all' as StageAData },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
   maxSkippedImages: 5,
@@ -189,6 +203,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
   check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
   check(Number.isInteger(cfg.maxSkippedImages) && cfg.maxSkippedImages >= 0, 'config.maxSkippedImages', 'an integer ≥ 0', cfg.maxSkippedImages);
+  check(STAGE_A_DATA.includes(cfg.stageA.data), 'config.stageA.data', STAGE_A_DATA.join(' or '), cfg.stageA.data);
   check(Number.isInteger(cfg.teacher.views) && cfg.teacher.views >= 1, 'config.teacher.views', 'an integer ≥ 1', cfg.teacher.views);
   checkStage(cfg.teacher.stage, 'config.teacher.stage');
   checkStage(cfg.stageA, 'config.stageA');

@@ -4,7 +4,7 @@
  * disjoint and cover the batch, so a step on W ranks sees the same images as one process with the global batch.
  */
 import type { Rng } from '../data/rng.js';
-import { epochBatches } from './imageSet.js';
+import { cutBatches, epochBatches } from './imageSet.js';
 
 /** Rank `rank`'s slice of `items` (sizes differ by at most one). */
 export function shardOf<T>(items: readonly T[], rank: number, world: number): T[] {
@@ -22,9 +22,12 @@ export function stepsPerEpoch(size: number, batchSize: number, world: number): n
   return Math.floor(size / batchSize) + (size % batchSize >= minGlobalBatch(world) ? 1 : 0);
 }
 
-/** This rank's index lists for one epoch; with world = 1 exactly `epochBatches(size, batchSize, rng)`. */
-export function distributedEpochBatches(size: number, batchSize: number, rng: Rng, rank: number, world: number): number[][] {
-  const global = epochBatches(size, batchSize, rng);
+/**
+ * This rank's index lists for one epoch; with world = 1 exactly `epochBatches(size, batchSize, rng)`, or the
+ * given epoch order (e.g. a weighted draw over several data sets, src/train/sampling.ts) cut into batches.
+ */
+export function distributedEpochBatches(size: number, batchSize: number, rng: Rng, rank: number, world: number, order?: readonly number[]): number[][] {
+  const global = order ? cutBatches(order, batchSize) : epochBatches(size, batchSize, rng);
   if (world === 1) return global;
   return global.filter((b) => b.length >= minGlobalBatch(world)).map((b) => shardOf(b, rank, world));
 }

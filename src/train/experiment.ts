@@ -26,6 +26,8 @@ import type { Method, TrainConfig } from './config.js';
 import { loadImageSet, type ImageSet } from './imageSet.js';
 import { childContext, type RunContext } from './runContext.js';
 import { trainMethod, type TrainedModel } from './trainMethod.js';
+import { deployedBalance, fitCalibration } from './fitCalibration.js';
+import type { TemperatureCalibration } from '../eval/temperature.js';
 
 export { DATA_FORMATS, type DataFormat } from '../data/detectFormat.js';
 
@@ -43,15 +45,15 @@ export function readDataSet(format: DataFormat, root: string): Promise<DataSet> 
   }
 }
 
-/** Every sample decoded once; subsets are views by position. */
-export async function loadAll(ds: DataSet, cfg: TrainConfig, ctx: RunContext): Promise<ImageSet> {
+/** Every sample (or the given ones) decoded once; subsets are views by position. */
+export async function loadAll(ds: DataSet, cfg: TrainConfig, ctx: RunContext, indices: readonly number[] = ds.samples.map((_, i) => i)): Promise<ImageSet> {
   const s = cfg.student;
-  ctx.reporter.message(`decoding ${ds.samples.length} images of ${ds.name} at ${s.inputSize}×${s.inputSize}`);
-  const set = await loadImageSet(ds, ds.samples.map((_, i) => i), { channels: s.inChannels, height: s.inputSize, width: s.inputSize }, (m) => ctx.reporter.warn(m));
+  ctx.reporter.message(`decoding ${indices.length} images of ${ds.name} at ${s.inputSize}×${s.inputSize}`);
+  const set = await loadImageSet(ds, indices, { channels: s.inChannels, height: s.inputSize, width: s.inputSize }, (m) => ctx.reporter.warn(m));
   const n = set.skipped.length;
   if (n > cfg.maxSkippedImages) {
     const shown = set.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ');
-    throw new ExpnetError('BAD_INPUT', `${ds.name}: ${n} of ${ds.samples.length} images are missing or cannot be decoded, more than config.maxSkippedImages = ${cfg.maxSkippedImages} allows: ${shown}${n > 3 ? '; …' : ''}`);
+    throw new ExpnetError('BAD_INPUT', `${ds.name}: ${n} of ${indices.length} images are missing or cannot be decoded, more than config.maxSkippedImages = ${cfg.maxSkippedImages} allows: ${shown}${n > 3 ? '; …' : ''}`);
   }
   if (n > 0) ctx.reporter.warn(`${n} missing or undecodable image(s) skipped (config.maxSkippedImages allows ${cfg.maxSkippedImages})`);
   return set;
@@ -60,7 +62,7 @@ export async function loadAll(ds: DataSet, cfg: TrainConfig, ctx: RunContext): P
 /** Fewer validation images than this: accuracy on them says little, and a warning says so. */
 export const MIN_MEANINGFUL_VALIDATION = 30;
 
-function warnSmallValidation(ctx: RunContext, images: number, where: string): void {
+export function warnSmallValidation(ctx: RunContext, images: number, where: string): void {
   if (images > 0 && images < MIN_MEANINGFUL_VALIDATION) {
     ctx.reporter.warn(`${where}validation holds only ${images} image(s) (fewer than ${MIN_MEANINGFUL_VALIDATION}): its accuracy is not meaningful for model selection; use more data or a larger valFraction`);
   }
@@ -187,6 +189,10 @@ export interface TrainRun {
   test: Metrics | null;
   testName: string | null;
   valAccuracy: number | null;
+  /** Temperature scaling fitted on the validation carve (for the model card; not in results.json). */
+  calibration: TemperatureCalibration | null;
+  classFrequencies: number[];
+  classPrior: number[];
 }
 
 /** Trains one method on the data set's training split and scores it on the test split if there is one. */
@@ -205,5 +211,5 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   const validation = splits.val.y.length > 0 ? metricsOfProbs(splits.val.y, trained.predict(splits.val), ds.labels) : null;
   const out = { method: cfg.method, precision: resolvePrecision(cfg.precision, cfg.device, 'config.precision').precision, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
   if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
-  return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy };
+  return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy, ...fitCalibration(trained, splits.train, splits.val, ds.labels.length, deployedBalance(cfg)) };
 }

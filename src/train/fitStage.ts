@@ -39,8 +39,13 @@ export interface StageSpec {
   /** Traced once: returns the scalar loss, then loss parts. */
   loss(...inputs: Tensor[]): Tensor[];
   partNames?: readonly string[];
-  /** Validation score, higher is better (e.g. accuracy); the best epoch's weights are kept. */
-  validate?: () => number;
+  /**
+   * Validation score, higher is better (e.g. accuracy); the best epoch's weights are kept. With `detail`
+   * (e.g. accuracy per data set) it is logged next to the score as `valBySet`.
+   */
+  validate?: () => number | { score: number; detail: Record<string, number> };
+  /** The epoch's data order (indices into 0..size-1, `size` of them) from the epoch's rng; default: a permutation. */
+  order?: (rng: Rng) => number[];
 }
 
 export interface StageResult {
@@ -125,7 +130,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   try {
     for (; epoch < c.epochs && !interrupted; epoch++) {
       spec.model.train();
-      const batches = distributedEpochBatches(spec.size, c.batchSize, new Rng(derivedSeed(ctx.seed, spec.name, epoch)), rank, world);
+      const epochRng = new Rng(derivedSeed(ctx.seed, spec.name, epoch));
+      const batches = distributedEpochBatches(spec.size, c.batchSize, epochRng, rank, world, spec.order?.(epochRng));
       const sums = new Float64Array(1 + (spec.partNames?.length ?? 0));
       let seen = 0;
       const te = Date.now();
@@ -189,7 +195,8 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
         seen = total.pop() ?? seen;
         sums.set(total);
       }
-      let score = spec.validate && main ? spec.validate() : null;
+      const scored = spec.validate && main ? spec.validate() : null;
+      let score = typeof scored === 'number' || scored === null ? scored : scored.score;
       if (group && spec.validate) score = (await broadcastNumbers([score ?? Number.NaN], 0))[0] ?? null;
       if (!main) {
         if (score !== null && (saved.bestScore === null || score >= saved.bestScore)) [saved.bestScore, saved.bestEpoch] = [score, epoch + 1];
@@ -199,6 +206,7 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
       const record: Record<string, unknown> = { stage: spec.name, epoch: epoch + 1, loss: (sums[0] ?? 0) / Math.max(seen, 1), lr: optimizer.getLr(), sec: (Date.now() - te) / 1000, dataSec: dataMs / 1000 };
       spec.partNames?.forEach((n, i) => (record[n] = (sums[i + 1] ?? 0) / Math.max(seen, 1)));
       if (score !== null) record['val'] = score;
+      if (scored !== null && typeof scored !== 'number') record['valBySet'] = scored.detail;
       ctx.log(record);
       // Ties go to the later epoch: small validation sets saturate early, and later epochs have seen a lower LR.
       if (score !== null && (saved.bestScore === null || score >= saved.bestScore)) {

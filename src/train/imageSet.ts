@@ -25,6 +25,23 @@ export interface ImageSet {
 
 export const setSize = (s: ImageSet): number => s.y.length;
 
+/** The images of several sets of one shape, in order (sample indices are kept as they are: they refer to each set's own data set). */
+export function concatImageSets(sets: readonly ImageSet[]): ImageSet {
+  const first = sets[0];
+  if (!first) throw new Error('concatImageSets: no sets');
+  const x = new Float32Array(sets.reduce((a, s) => a + s.x.length, 0));
+  const y = new Int32Array(sets.reduce((a, s) => a + s.y.length, 0));
+  let o = 0;
+  let k = 0;
+  for (const s of sets) {
+    x.set(s.x, o);
+    y.set(s.y, k);
+    o += s.x.length;
+    k += s.y.length;
+  }
+  return { x, y, sampleIndex: sets.flatMap((s) => s.sampleIndex), shape: first.shape, skipped: sets.flatMap((s) => s.skipped) };
+}
+
 /** Decodes the given samples at the student's input size. */
 export async function loadImageSet(
   dataSet: DataSet,
@@ -125,6 +142,12 @@ export function toTeacherInput(x: Tensor, size = 150): Tensor {
 export function epochBatches(n: number, batchSize: number, rng: Rng): number[][] {
   const order = Array.from({ length: n }, (_, i) => i);
   rng.shuffle(order);
+  return cutBatches(order, batchSize);
+}
+
+/** An epoch's data order cut into batches of `batchSize` (a last batch < 2 is dropped). */
+export function cutBatches(order: readonly number[], batchSize: number): number[][] {
+  const n = order.length;
   const out: number[][] = [];
   for (let i = 0; i < n; i += batchSize) {
     const b = order.slice(i, i + batchSize);

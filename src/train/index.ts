@@ -5,6 +5,9 @@
 export * from './config.js';
 export { crossValidate, DATA_FORMATS, officialSplit, readDataSet, summarise, trainOnDataSet, validationSplit, type CvOptions, type CvSummary, type DataFormat, type MethodFold, type TrainRun } from './experiment.js';
 export { trainMethod, type Splits, type TrainedModel, type TrainHooks } from './trainMethod.js';
+export { trainOnMix, type MixRun, type SetResult } from './trainMix.js';
+export { readMix, type DataEntry, type EntryFormat, type MixPart, type ResolvedEntry } from './dataMix.js';
+export { calibrateTemperature, fitTemperature, type TemperatureCalibration } from '../eval/temperature.js';
 export { childContext, createRunContext, silentReporter, type Progress, type Reporter, type RunContext } from './runContext.js';
 export { loadImageSet, type ImageSet } from './imageSet.js';
 export * from './metrics.js';

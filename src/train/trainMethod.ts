@@ -20,17 +20,23 @@ import { ExpNet, type ExpNetConfig } from '../nets/expNet.js';
 import type { FaceNet } from '../nets/faceNet.js';
 import { FaceNetClassifier } from '../nets/faceNetClassifier.js';
 import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
-import type { ClassBalance, Method, TrainConfig } from './config.js';
+import { balancePower, type ClassBalance, type Method, type TrainConfig } from './config.js';
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
 import { initFaceNet, initStudent } from './initWeights.js';
-import { batchOf, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
+import { batchOf, concatImageSets, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
 import { withPrecision, type RunContext, type StagePlan } from './runContext.js';
+import { orderFor } from './sampling.js';
+import { scoreBySet, type MixSets } from './validation.js';
 
 export interface Splits {
   train: ImageSet;
   /** Held-out training subjects/images for model selection (may be empty). */
   val: ImageSet;
+  /** Training faces without labels: stage (a) regresses them too when stageA.data is 'all' (never validation or test faces). */
+  unlabelled?: ImageSet;
+  /** Several data sets (src/train/trainMix.ts): `train`, `unlabelled` and `val` are these sets concatenated in order. */
+  sets?: MixSets;
 }
 
 export interface TrainedModel {
@@ -64,15 +70,17 @@ class Regressor extends Module {
 const mirrors = (n: number, rng: Rng): number[] => pickViews(n, 2, rng);
 const hasVal = (s: Splits): boolean => s.val.y.length > 0;
 
-async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device) {
+/** `cacheSet`: the images whose frozen features are cached — the labelled training images first (fine-tuning uses those), then any unlabelled ones for stage (a). */
+async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device, cacheSet: ImageSet) {
   const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil).to(device);
   const views = cfg.teacher.views;
   ctx.reporter.message(`face net: caching the frozen layers (${views} view${views === 1 ? '' : 's'} per training image)`);
   const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
-  const train = buildCache(splits.train, views, cfg.seed, cls, frozen, 64, device);
+  const train = buildCache(cacheSet, views, cfg.seed, cls, frozen, 64, device);
   const val = hasVal(splits) ? buildCache(splits.val, 1, cfg.seed, cls, frozen, 64, device) : null;
-  const valAcc = (): number =>
-    accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y);
+  const valAcc = () =>
+    scoreBySet(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y, splits.sets?.val);
+  const order = orderFor(splits.sets?.train);
   const sc = cfg.teacher.stage;
   const fineTune = cfg.teacher.fineTune || cfg.method === 'finetune';
   const weight = fineTune ? classWeights(sc.classBalance, splits.train.y, classes, device) : {};
@@ -86,9 +94,11 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
         batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), labelsOf(splits.train, idx, device)],
         loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
         ...(val ? { validate: valAcc } : {}),
+        ...(order ? { order } : {}),
       }).finally(() => weight.weight?.dispose())
     : null;
-  return { cls, train, stage, valAccuracy: val ? valAcc() : null };
+  const valAccuracy = val ? accuracyOf(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y) : null;
+  return { cls, train, stage, valAccuracy };
 }
 
 /** Stage (a) targets: the fine-tuned teacher's feature, pooled to the student's map size, optionally scaled to unit std. */
@@ -120,7 +130,8 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
   const conv = student.convParameters();
   const params: ParamGroup[] | Tensor[] =
     scale === 1 ? student.parameters() : [{ params: conv, lr: sc.lr * scale }, { params: student.head.parameters() }];
-  const valAcc = (): number => accuracyOf(predictStudent(student, splits.val), splits.val.y);
+  const valAcc = () => scoreBySet(predictStudent(student, splits.val), splits.val.y, splits.sets?.val);
+  const order = orderFor(splits.sets?.train);
   return fitStage(ctx, {
     name: 'stageB',
     config: sc,
@@ -133,13 +144,14 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
     },
     loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
     ...(hasVal(splits) ? { validate: valAcc } : {}),
+    ...(order ? { order } : {}),
   }).finally(() => weight.weight?.dispose());
 }
 
 /** Cross-entropy class weights for `balance` (config.ts ClassBalance), or no weights; the caller disposes the tensor. */
 export function classWeights(balance: ClassBalance, y: Int32Array, classes: number, device: Device): { weight?: Tensor } {
   if (balance === 'none') return {};
-  const p = balance === 'sqrt' ? 0.5 : 1;
+  const p = balancePower(balance);
   const counts = new Float64Array(classes);
   for (const c of y) counts[c] = (counts[c] ?? 0) + 1;
   const mean = y.length / classes;
@@ -164,11 +176,11 @@ export interface TrainHooks {
 }
 
 /** The stages `cfg.method` trains, in order, with their epochs (for the reporter's whole-run ETA). */
-export function stagePlan(cfg: TrainConfig, images: number): StagePlan[] {
+export function stagePlan(cfg: TrainConfig, images: number, stageAImages = images): StagePlan[] {
   const teacher = cfg.method !== 'scratch' && (cfg.teacher.fineTune || cfg.method === 'finetune') ? [{ name: 'teacher', epochs: cfg.teacher.stage.epochs, images }] : [];
   if (cfg.method === 'finetune') return teacher;
   const b = { name: 'stageB', epochs: cfg.stageB.epochs, images };
-  return cfg.method === 'scratch' ? [b] : [...teacher, { name: 'stageA', epochs: cfg.stageA.epochs, images }, b];
+  return cfg.method === 'scratch' ? [b] : [...teacher, { name: 'stageA', epochs: cfg.stageA.epochs, images: stageAImages }, b];
 }
 
 /**
@@ -182,7 +194,11 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   manualSeed(cfg.seed); // weight initialisation (on the CPU, then moved: the same initial weights on every device) and dropout masks
   const stages: Record<string, StageResult> = {};
   const studentCfg = { ...cfg.student, numClasses: classes };
-  ctx.reporter.plan?.(stagePlan(cfg, splits.train.y.length));
+  // Stage (a)'s images: the labelled training images, then (stageA.data 'all') the unlabelled ones.
+  const extra = cfg.method === 'fn2en' && cfg.stageA.data === 'all' && (splits.unlabelled?.y.length ?? 0) > 0 ? splits.unlabelled : undefined;
+  if (splits.unlabelled && splits.unlabelled.y.length > 0 && !extra)
+    ctx.reporter.warn(`${splits.unlabelled.y.length} unlabelled face(s) not used: ${cfg.method === 'fn2en' ? "config.stageA.data is 'labelled'" : `only fn2en's stage (a) uses faces without labels, not ${cfg.method}`}`);
+  ctx.reporter.plan?.(stagePlan(cfg, splits.train.y.length, splits.train.y.length + (extra?.y.length ?? 0)));
   if (cfg.method === 'scratch') {
     const student = newStudent(studentCfg, studentInit, ctx).to(device);
     stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
@@ -198,7 +214,8 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
       throw err;
     }
   }
-  const teacher = await trainTeacher(cfg, splits, ctx, classes, faceNet, device);
+  const regSet = extra ? concatImageSets([splits.train, extra]) : splits.train;
+  const teacher = await trainTeacher(cfg, splits, ctx, classes, faceNet, device, regSet);
   // A caller's teacher is the caller's to dispose; only the head added here is ours.
   const disposeTeacher = (): void => (teacherNet ? teacher.cls.head.dispose() : teacher.cls.dispose());
   if (teacher.stage) stages['teacher'] = teacher.stage;
@@ -210,8 +227,9 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
   }
   const student = newStudent(studentCfg, studentInit, ctx).to(device);
-  ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, ${cfg.teacher.views} views per image)`);
-  const targets = regressionTargets(cfg, cls, teacher.train, splits.train.y.length, student, device);
+  ctx.reporter.message(`stage (a): regressing the face net's ${cfg.stageA.target} (cached, ${cfg.teacher.views} views per image) on ${regSet.y.length} faces${extra ? ` (${extra.y.length} unlabelled)` : ''}`);
+  const targets = regressionTargets(cfg, cls, teacher.train, regSet.y.length, student, device);
+  const orderA = orderFor(splits.sets ? [...splits.sets.train, ...(extra ? splits.sets.unlabelled : [])] : undefined);
   const [tc] = targets.shape as [number];
   const adapter = tc === student.featureShape[0] ? null : new Conv2d(student.featureShape[0], tc, 1).to(device);
   const reg = new Regressor(student, adapter);
@@ -221,11 +239,12 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     config: sa,
     model: reg,
     params: [...student.convParameters(), ...(adapter?.parameters() ?? [])],
-    size: splits.train.y.length,
+    size: regSet.y.length,
     batch: (idx, rng) => {
       const views = pickViews(idx.length, cfg.teacher.views, rng);
-      return [viewBatch(splits.train, idx, views, cfg.seed, device), cachedBatch(targets, idx, views, device)];
+      return [viewBatch(regSet, idx, views, cfg.seed, device), cachedBatch(targets, idx, views, device)];
     },
+    ...(orderA ? { order: orderA } : {}),
     loss: (x, t) => {
       const p = reg.forward(x);
       return [sa.loss === 'l1' ? l1Loss(p, t as Tensor) : mseLoss(p, t as Tensor)];
@@ -234,7 +253,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   disposeTeacher();
   adapter?.dispose();
   if (stages['stageA'].interrupted) return studentResult(cfg.method, student, splits, stages);
-  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, splits.train, targets, device)) });
+  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, regSet, targets, device)) });
   stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
   return studentResult(cfg.method, student, splits, stages);
 }
