@@ -158,6 +158,21 @@ describe('multi-data training', () => {
       assert.equal(freq.length, 7);
       assert.ok(Math.abs(freq.reduce((a, b) => a + b, 0) - 1) < 1e-9);
       assert.equal(freq[BASIC7_LABELS.indexOf('anger')], 0, 'no anger in the synthetic sets');
+      // The frequencies as training drew them: set 2 (weight 3) counts drawCounts/size per image.
+      const splits = JSON.parse(readFileSync(join(dir, 'splits.json'), 'utf8')) as { train: string[] }[];
+      const labelOf = (manifest: string) => new Map(readFileSync(manifest, 'utf8').trim().split('\n').slice(1).map((r) => [r.split(',')[0] ?? '', r.split(',')[1] ?? '']));
+      const sizes = splits.map((sp) => sp.train.length);
+      const draws = drawCounts([{ name: 'a', size: sizes[0] ?? 0, weight: 1 }, { name: 'b', size: sizes[1] ?? 0, weight: 3 }]);
+      const expectedFreq = BASIC7_LABELS.map(() => 0);
+      [fx.alpha, fx.beta].forEach((manifest, k) => {
+        const labels = labelOf(manifest);
+        for (const id of splits[k]?.train ?? []) {
+          const c = BASIC7_LABELS.indexOf(labels.get(id) as (typeof BASIC7_LABELS)[number]);
+          expectedFreq[c] = (expectedFreq[c] ?? 0) + (draws[k] ?? 0) / (sizes[k] ?? 1);
+        }
+      });
+      const total = expectedFreq.reduce((a, b) => a + b, 0);
+      freq.forEach((f, c) => assert.ok(Math.abs(f - (expectedFreq[c] ?? 0) / total) < 1e-9, `class frequencies ${freq} vs the weighted draws ${expectedFreq}`));
       // classBalance sqrt: the loss weighs class c by f_c^(−½), so the model learns a prior ∝ f_c^½.
       const prior = card.classPrior ?? [];
       const root = freq.map(Math.sqrt);

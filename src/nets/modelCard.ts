@@ -22,7 +22,7 @@ export interface ModelCard {
    * gets calibrated probabilities; ECE (10 bins) on the validation images before and after.
    */
   calibration?: { temperature: number; eceBefore: number; eceAfter: number };
-  /** Frequency of each class (label order) among the training images. */
+  /** Frequency of each class (label order) among the training images as training drew them (sampling weights included). */
   classFrequencies?: number[];
   /**
    * The class prior the model learnt (label order, sums to 1): classFrequencies^(1−p) renormalised, p the

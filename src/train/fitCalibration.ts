@@ -12,16 +12,22 @@ import type { TrainedModel } from './trainMethod.js';
 export interface FittedCalibration {
   /** Null without validation images, or for an interrupted run. */
   calibration: TemperatureCalibration | null;
-  /** Training frequency of each class (label order) over the labelled training images. */
+  /** Frequency of each class (label order) among the labelled training images as training drew them (weighted sampling included). */
   classFrequencies: number[];
   /** The class prior the model learnt, ∝ classFrequencies^(1−p), summing to 1. */
   classPrior: number[];
 }
 
-/** `balance`: the class balance of the loss that trained the deployed net's classifier (stage (b), or the teacher's stage for finetune). */
-export function fitCalibration(trained: TrainedModel, train: ImageSet, val: ImageSet, classes: number, balance: ClassBalance): FittedCalibration {
+/**
+ * `balance`: the class balance of the loss that trained the deployed net's classifier (stage (b), or the
+ * teacher's stage for finetune); `drawsPerImage(i)`: how often an epoch draws training image i on average
+ * (weighted sampling over several data sets, src/train/sampling.ts; default 1).
+ */
+export function fitCalibration(trained: TrainedModel, train: ImageSet, val: ImageSet, classes: number, balance: ClassBalance, drawsPerImage: (i: number) => number = () => 1): FittedCalibration {
   const counts = new Array<number>(classes).fill(0);
-  for (const c of train.y) if (c >= 0) counts[c] = (counts[c] ?? 0) + 1;
+  train.y.forEach((c, i) => {
+    if (c >= 0) counts[c] = (counts[c] ?? 0) + drawsPerImage(i);
+  });
   const n = counts.reduce((a, b) => a + b, 0);
   const classFrequencies = counts.map((k) => (n > 0 ? k / n : 0));
   const q = 1 - balancePower(balance);

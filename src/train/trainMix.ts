@@ -14,6 +14,7 @@ import type { TemperatureCalibration } from '../eval/temperature.js';
 import type { TrainConfig } from './config.js';
 import { describePart, readMix, type EntryFormat, type MixPart, type ResolvedEntry } from './dataMix.js';
 import { concatImageSets, type ImageSet } from './imageSet.js';
+import { drawCounts, isUniform, type SetBlock } from './sampling.js';
 import { loadAll, subset, warnSmallValidation } from './experiment.js';
 import { deployedBalance, fitCalibration } from './fitCalibration.js';
 import type { RunContext } from './runContext.js';
@@ -43,6 +44,14 @@ export interface MixRun {
   classFrequencies: number[];
   /** The class prior the model learnt (src/train/fitCalibration.ts). */
   classPrior: number[];
+}
+
+/** Average draws per epoch of each image of the concatenated blocks (1 everywhere when the weights are equal). */
+function drawsPerImage(blocks: readonly SetBlock[]): (i: number) => number {
+  if (isUniform(blocks)) return () => 1;
+  const counts = drawCounts(blocks);
+  const rate: number[] = blocks.flatMap((b, k) => new Array<number>(b.size).fill(b.size > 0 ? (counts[k] ?? 0) / b.size : 0));
+  return (i) => rate[i] ?? 0;
 }
 
 async function loadPart(p: MixPart, cfg: TrainConfig, ctx: RunContext): Promise<{ train: ImageSet; val: ImageSet; test: ImageSet }> {
@@ -93,7 +102,7 @@ export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainCo
   }));
   for (const s of sets) if (s.labelled) ctx.log({ data: s.name, valAccuracy: s.validation?.accuracy ?? null, ...(s.test ? { testName: s.testName, testAccuracy: s.test.accuracy } : {}) });
   const validation = score(splits.val);
-  const { calibration, classFrequencies, classPrior } = fitCalibration(trained, splits.train, splits.val, labels.length, deployedBalance(cfg));
+  const { calibration, classFrequencies, classPrior } = fitCalibration(trained, splits.train, splits.val, labels.length, deployedBalance(cfg), drawsPerImage(splits.sets.train));
   if (calibration) ctx.log({ calibration });
   const out = {
     method: cfg.method,
