@@ -25,8 +25,8 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [--data <dir|csv> ...] 
   subject/movie where known), the epoch chosen on the mean per-set validation accuracy, test splits (FER2013
   test/, SFEW Val/) scored per set and never trained on; results.json and splits.json per set.
   --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv|unlabelled (default: detected from
-                  the content); with several --data, once per --data in the same order (auto = detect). unlabelled: a
-                  folder of face images without labels, used by fn2en's stage (a) only (stageA.data 'all')
+                  the content); with several --data, once per --data in the same order (auto = detect);
+                  unlabelled: a folder of face images without labels, for fn2en's stage (a) only (stageA.data)
   --weight W      sampling weight per --data (same order; default 1): an epoch draws from each set in
                   proportion to weight × size; a config file's data list [{ path, format?, weight?, labelled? }]
                   does the same
