@@ -4,6 +4,8 @@
  * /healthz and /readyz needs one (the browser app's routes only with `publicWeb`). `app.close()` is the
  * graceful shutdown: new requests get 503, stalled uploads are cut (no byte for 1 s), progressing uploads and
  * requests already read finish, then the remaining connections close and the recognizer is disposed if asked.
+ * /openapi.json is generated from the route schemas by @fastify/swagger, which sees the routes added after it
+ * loads: routes you add are documented when added in a plugin (`app.register`) or in `app.after()`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -93,8 +95,8 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
     await limiter.idle();
     if (opts.disposeOnClose) await recognizer.dispose();
   });
-  // Routes are added once @fastify/swagger is loaded (it documents the routes added after it); CORS comes
-  // before the key check, so that preflights and 401 answers carry the CORS headers.
+  // Routes go in app.after(), once @fastify/swagger is loaded (it documents the routes added after it). Hooks
+  // run in the order of registration: the CORS hook before the key check, so 401s carry the CORS headers.
   registerOpenApi(app, opts, recognizer.labels, packageVersion());
   if (opts.cors !== false) installCors(app, opts.cors);
   const checkKey = apiKeyChecker(opts.apiKeys);

@@ -117,4 +117,4 @@ export function uploadErrors(opts: ResolvedServeOptions): Record<string, Json> {
 
 /** A 200 answer of one content type other than JSON. */
 export const other = (type: string, description: string, schema: object = { type: 'string' }): Json => ({ description, content: { [type]: { schema } } });
-export { binary, error, ref };
+export { binary, ref };
