@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import { createApp } from '../src/serve/createApp.js';
 import type { ServeOptions } from '../src/serve/options.js';
+import { LATENCY_BUCKETS_S } from '../src/serve/metrics.js';
 import { ASTRONAUT, blankPng, buildBundle, KEY, LABELS, MODEL_NAME, multipart, type FilePart, pngBomb, ScriptedRecognizer } from './serveFixtures.js';
 
 interface Face {
@@ -104,7 +105,10 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     const meta = await sharp(res.rawPayload).metadata();
     assert.equal(meta.format, 'png');
     assert.equal(meta.width, 512);
-    assertError(await post(app, '/v1/detect?annotate=maybe', astronaut, 'image/png'), 400, 'BAD_REQUEST', 'annotate=maybe');
+    const maybe = await post(app, '/v1/detect?annotate=maybe', astronaut, 'image/png');
+    assertError(maybe, 400, 'BAD_REQUEST', 'annotate=maybe');
+    assert.match(maybe.json<Err>().error.message, /'annotate' must be 1\/true\/yes or 0\/false\/no/, 'the query schema names the parameter');
+    assert.equal((await post(app, '/v1/detect?annotate=No', astronaut, 'image/png')).headers['content-type'], 'application/json; charset=utf-8', 'flags in any case');
   });
 
   test('POST /v1/detect/batch: a result or an error per image, in order', async () => {
@@ -193,7 +197,8 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     assert.match(text, /^expnet_errors_total\{code="BAD_IMAGE"\} 1$/m);
     assert.match(text, /^expnet_errors_total\{code="UNSUPPORTED_MEDIA_TYPE"\} 1$/m);
     assert.match(text, /^# TYPE expnet_http_request_duration_seconds histogram$/m);
-    const buckets = [...text.matchAll(/^expnet_http_request_duration_seconds_bucket\{route="\/v1\/detect",le="([^"]+)"\} (\d+)$/gm)];
+    const buckets = [...text.matchAll(/^expnet_http_request_duration_seconds_bucket\{le="([^"]+)",route="\/v1\/detect"\} (\d+)$/gm)];
+    assert.equal(buckets.length, LATENCY_BUCKETS_S.length + 1, 'one line per bucket and +Inf');
     assert.equal(buckets.at(-1)?.[1], '+Inf');
     assert.equal(buckets.at(-1)?.[2], '3');
     const counts = buckets.map((b) => Number(b[2]));
@@ -231,7 +236,10 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
     assert.equal(pre.statusCode, 204);
     assert.equal(pre.headers['access-control-allow-origin'], 'https://a.example');
     assert.match(String(pre.headers['access-control-allow-methods']), /POST/);
-    assert.equal(pre.headers['access-control-allow-headers'], 'content-type, authorization');
+    // The allowed request headers, whatever the preflight asked for (a browser sends only those granted).
+    assert.equal(pre.headers['access-control-allow-headers'], 'content-type, authorization, x-api-key, x-request-id');
+    assert.equal(pre.headers['access-control-max-age'], '600');
+    assert.equal(pre.headers['access-control-allow-credentials'], undefined, 'no cookies');
     const other = await a.inject({ method: 'OPTIONS', url: '/v1/detect', headers: { origin: 'https://b.example', 'access-control-request-method': 'POST' } });
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     const res = await post(a, '/v1/detect', astronaut, 'image/png', { origin: 'https://a.example', 'x-api-key': KEY });

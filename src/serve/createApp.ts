@@ -4,22 +4,24 @@
  * /healthz and /readyz needs one (the browser app's routes only with `publicWeb`). `app.close()` is the
  * graceful shutdown: new requests get 503, stalled uploads are cut (no byte for 1 s), progressing uploads and
  * requests already read finish, then the remaining connections close and the recognizer is disposed if asked.
+ * /openapi.json is generated from the route schemas by @fastify/swagger, which sees the routes added after it
+ * loads: routes you add are documented when added in a plugin (`app.register`) or in `app.after()`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchema } from 'fastify';
 import { apiKeyChecker } from './apiKeys.js';
 import { clientErrorHandler } from './clientError.js';
 import { retryAfter, type ServeContext, type ServeRecognizer } from './context.js';
 import { installCors } from './cors.js';
 import { detectRoutes } from './detectRoutes.js';
-import { docsPage } from './docsPage.js';
 import { HttpError, toHttpError } from './httpError.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
+import { registerOpenApi } from './openapi.js';
 import { resolveServeOptions, type ServeOptions } from './options.js';
+import { other, schemaError, unauthorized } from './routeSchemas.js';
 import { Uploads } from './uploads.js';
 
 function packageVersion(): string {
@@ -49,6 +51,7 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
     bodyLimit: opts.bodyLimit,
     requestTimeout: opts.bodyTimeoutMs,
     return503OnClosing: false,
+    schemaErrorFormatter: schemaError,
     clientErrorHandler: clientErrorHandler(metrics),
     http: { requestTimeout: opts.bodyTimeoutMs, headersTimeout: opts.headersTimeoutMs, connectionsCheckingInterval: opts.timeoutCheckMs, maxHeaderSize: opts.maxHeaderBytes },
   });
@@ -92,26 +95,28 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
     await limiter.idle();
     if (opts.disposeOnClose) await recognizer.dispose();
   });
+  // Routes go in app.after(), once @fastify/swagger is loaded (it documents the routes added after it). Hooks
+  // run in the order of registration: the CORS hook before the key check, so 401s carry the CORS headers.
+  registerOpenApi(app, opts, recognizer.labels, packageVersion());
   if (opts.cors !== false) installCors(app, opts.cors);
   const checkKey = apiKeyChecker(opts.apiKeys);
-  app.addHook('onRequest', async (req) => {
-    if (opts.apiKeys.length === 0 || req.method === 'OPTIONS' || ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) return;
-    if (opts.publicWeb && req.routeOptions.config.web === true) return;
-    checkKey(req.headers);
+  app.after(() => {
+    app.addHook('onRequest', async (req) => {
+      if (opts.apiKeys.length === 0 || req.method === 'OPTIONS' || ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) return;
+      if (opts.publicWeb && req.routeOptions.config.web === true) return;
+      checkKey(req.headers);
+    });
+    const probe = (operationId: string, summary: string, extra: Record<string, object> = {}): { schema: FastifySchema } => ({
+      schema: { operationId, tags: ['operations'], summary, security: [], docResponse: { '200': { description: summary, type: 'object' }, ...extra } },
+    });
+    app.get('/healthz', probe('healthz', 'Liveness (never needs a key)'), async () => ({ status: 'ok' }));
+    app.get('/readyz', probe('readyz', 'Readiness (never needs a key)', { '503': { description: 'Shutting down', type: 'object' } }), async (_req, reply) => {
+      if (ctx.state.closing) return reply.code(503).send({ status: 'shutting down' });
+      return { status: 'ready', queue: limiter.stats() };
+    });
+    const metricsSchema = { operationId: 'metrics', tags: ['operations'], summary: 'Prometheus metrics', docResponse: { '200': other('text/plain', 'Text exposition format 0.0.4'), ...unauthorized(opts) } };
+    app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   });
-
-  const doc = openApiDocument(opts, recognizer.labels, packageVersion());
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    if (ctx.state.closing) return reply.code(503).send({ status: 'shutting down' });
-    return { status: 'ready', queue: limiter.stats() };
-  });
-  app.get('/metrics', async (_req, reply) => {
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
-  });
-  app.get('/openapi.json', async () => doc);
-  const page = docsPage(doc);
-  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(page));
   app.register(detectRoutes(ctx), { prefix: '/v1' });
   return app;
 }

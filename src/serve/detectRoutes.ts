@@ -15,6 +15,7 @@ import { ExpnetError } from '../errors.js';
 import { overloaded, retryAfter, runJob, type ServeContext } from './context.js';
 import { HttpError, toHttpError, type ErrorBody } from './httpError.js';
 import { checkImage, parseJsonImage, readUploads, type Upload } from './readUploads.js';
+import { BODY_BATCH, BODY_IMAGE, binary, QUERY_BATCH, QUERY_DETECT, ref, unauthorized, uploadErrors } from './routeSchemas.js';
 import { Uploads } from './uploads.js';
 
 const IMAGE_TYPES = /^image\/[a-z0-9.+-]+$/i;
@@ -87,12 +88,36 @@ export function detectRoutes(ctx: ServeContext) {
     });
     app.addHook('onResponse', async (req) => ctx.uploads.leave(req));
 
-    app.get('/models', async () => ({
+    const errors = uploadErrors(ctx.opts);
+    const modelsSchema = {
+      operationId: 'listModels',
+      tags: ['models'],
+      summary: 'The expression model and its card',
+      docResponse: { '200': { description: 'Models', type: 'object' }, ...unauthorized(ctx.opts) },
+    };
+    const detectSchema = {
+      operationId: 'detect',
+      tags: ['detect'],
+      summary: 'Faces and expressions of one image',
+      querystring: QUERY_DETECT,
+      docBody: BODY_IMAGE,
+      docResponse: { '200': { description: 'Faces found (an empty list when none)', content: { 'application/json': { schema: ref('DetectResult') }, 'image/png': { schema: binary } } }, ...errors },
+    };
+    const batchSchema = {
+      operationId: 'detectBatch',
+      tags: ['detect'],
+      summary: `Several images in one multipart request (at most ${maxBatch}, ${batchLimit} bytes in all)`,
+      querystring: QUERY_BATCH,
+      docBody: BODY_BATCH,
+      docResponse: { '200': { description: 'One result or error per image, in order', ...ref('BatchResult') }, ...errors },
+    };
+
+    app.get('/models', { schema: modelsSchema }, async () => ({
       models: [{ id: model, default: true, labels: ctx.rec.labels, input: ctx.rec.bundle.card.input, card: ctx.rec.bundle.card }],
       pipeline: { detector: 'ssd_mobilenetv1', landmarks: 'face_landmark_68', runtime: 'onnxruntime-node' },
     }));
 
-    app.post('/detect', async (req, reply) => {
+    app.post('/detect', { schema: detectSchema }, async (req, reply) => {
       const annotate = flag(req, 'annotate');
       const crop = flag(req, 'crop');
       const [upload, ...extra] = await readUploads(req, { maxFiles: 1, fileLimit: bodyLimit, totalLimit: bodyLimit, tooManyFiles: oneImage });
@@ -107,7 +132,7 @@ export function detectRoutes(ctx: ServeContext) {
       return { model, labels: ctx.rec.labels, ...result };
     });
 
-    app.post('/detect/batch', async (req, reply) => {
+    app.post('/detect/batch', { schema: batchSchema }, async (req, reply) => {
       if (!req.isMultipart()) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'a batch is a multipart/form-data body with one file part per image');
       if (flag(req, 'annotate')) throw new HttpError(400, 'BAD_REQUEST', 'annotate is for one image: use /v1/detect?annotate=1');
       const crop = flag(req, 'crop');

@@ -19,7 +19,8 @@ declare module 'fastify' {
   }
 }
 
-const WEB = { config: { web: true } } as const;
+/** Browser-app routes: open with publicWeb, left out of the OpenAPI document. */
+const WEB = { config: { web: true }, schema: { hide: true } } as const;
 
 export interface WebRoutesOptions {
   /** The built app (default: the package's web/dist). */
