@@ -134,6 +134,19 @@ describe('training stages on synthetic data', () => {
     await assert.rejects(crossValidate(ds, 4, ['scratch'], cfg, createRunContext(dir, { seed: 1 }), { onlyFolds: [5] }), /fold 5 does not exist/);
   });
 
+  test('a crossValidate stopped inside a fold does not record it; --resume finishes that fold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-cv-stop-'));
+    const cfg = quick({ method: 'scratch', stageB: { epochs: 2 } });
+    const stopped = createRunContext(dir, { seed: 1 });
+    stopped.stop?.(); // as Ctrl-C (or a passed --max-time) before the first step ends
+    const s = await crossValidate(ds, 4, ['scratch'], cfg, stopped, { onlyFolds: [2] });
+    assert.deepEqual(s.interrupted, { fold: 2, method: 'scratch' });
+    assert.deepEqual(s.results, [], 'a half-trained fold is not a result');
+    const done = await crossValidate(ds, 4, ['scratch'], cfg, createRunContext(dir, { seed: 1, resume: true }), { onlyFolds: [2] });
+    assert.equal(done.interrupted, undefined);
+    assert.deepEqual(done.results.map((r) => [r.method, r.fold]), [['scratch', 2]]);
+  });
+
   describe('CLI: kill mid-run, resume, same final weights', () => {
     const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
     const cli = (args: string[]) => [...process.execArgv, main, ...args];

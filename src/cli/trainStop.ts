@@ -32,10 +32,10 @@ export function stopOnSigint(ctx: RunContext, last: () => Progress | null, resum
     if (!stopped) {
       stopped = true;
       ctx.stop?.();
-      stream.write(`\nexpnet train: Ctrl-C: stopping after the current step (${whereStopped(last())}); press Ctrl-C again to quit at once\n`);
+      stream.write(`\nexpnet: Ctrl-C: stopping after the current step (${whereStopped(last())}); press Ctrl-C again to quit at once\n`);
       return;
     }
-    stream.write(`\nexpnet train: quit during ${whereStopped(last())}; continue with:\n  ${resume}\n`);
+    stream.write(`\nexpnet: quit during ${whereStopped(last())}; continue with:\n  ${resume}\n`);
     process.exit(130);
   };
   process.on('SIGINT', onSigint);

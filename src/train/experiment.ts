@@ -99,6 +99,8 @@ export interface CvSummary {
   results: MethodFold[];
   /** Training-step precision of the run (config.precision resolved on the machine that trained). */
   precision?: 'fp32' | 'bf16';
+  /** Set when --max-time or a stop ended the run inside this fold and method (not recorded; resume continues it). */
+  interrupted?: { fold: number; method: Method };
 }
 
 export function summarise(ds: { name: string; labels: readonly string[] }, k: number, results: MethodFold[]): CvSummary {
@@ -160,6 +162,11 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
       const onTeacher = (t: { predict: TrainedModel['predict']; valAccuracy: number | null; stages: TrainedModel['stages'] }): void =>
         record({ method: 'finetune', fold: f + 1, valAccuracy: t.valAccuracy, test: metricsOfProbs(test.y, t.predict(test), ds.labels), seconds: (Date.now() - t0) / 1000 });
       const trained = await trainMethod({ ...cfg, method }, splits, fctx, ds.labels.length, undefined, method === 'fn2en' && shareTeacher ? { onTeacher } : {});
+      if (trained.interrupted) {
+        // --max-time or Ctrl-C: a half-trained fold is not a result; --resume continues it from its checkpoints.
+        trained.dispose();
+        return { ...summarise(ds, k, results), precision, interrupted: { fold: f + 1, method } };
+      }
       const metrics = metricsOfProbs(test.y, trained.predict(test), ds.labels);
       trained.dispose();
       record({ method, fold: f + 1, valAccuracy: trained.valAccuracy, test: metrics, seconds: (Date.now() - t0) / 1000 });
