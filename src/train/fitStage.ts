@@ -111,6 +111,9 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   let step: TrainStep;
   try {
     step = new TrainStep(lossFn, example, optimizer, c.clipNorm, { ...(group ? { gradSync: {} } : {}), autocast });
+  } catch (err) {
+    if (autocast) spec.model.toMemoryFormat('contiguous');
+    throw err;
   } finally {
     disposeAll(example);
   }
