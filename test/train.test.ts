@@ -109,6 +109,16 @@ describe('training stages on synthetic data', () => {
     assert.ok(free > 1e-4, `block1 moved only ${free} at scale 1`);
   });
 
+  test('fn2en with a student wider than the teacher target (an adapter conv): stage (a) is measured, stage (b) runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-adapter-'));
+    const cfg = quick({ method: 'fn2en', student: { widths: [8, 8, 8, 8, 24] }, teacher: { stage: { epochs: 1 } }, stageA: { epochs: 1 }, stageB: { epochs: 1 } });
+    const t = await trainMethod(cfg, splits, createRunContext(dir, { seed: 1 }), 3);
+    const ev = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('explainedVariance'));
+    assert.equal(ev.length, 1, 'explained variance logged once, through the adapter');
+    assert.ok(t.stages['stageB'] && t.stages['stageB'].epochsRun === 1);
+    t.dispose();
+  });
+
   test('fn2en hands its fine-tuned face net to onTeacher: the same net --method finetune trains', async () => {
     const cfg = quick({ method: 'fn2en', stageA: { epochs: 1 }, stageB: { epochs: 1 } });
     let shared: Float32Array[] = [];

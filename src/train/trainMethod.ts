@@ -251,9 +251,11 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     },
   });
   disposeTeacher();
+  // The adapter (student channels ≠ teacher channels, e.g. the paper's 512-wide student) is part of `reg`: it goes
+  // after the explained variance is measured through it.
+  if (!stages['stageA'].interrupted) ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, regSet, targets, device)) });
   adapter?.dispose();
   if (stages['stageA'].interrupted) return studentResult(cfg.method, student, splits, stages);
-  ctx.log({ stage: 'stageA', explainedVariance: noGrad(() => explained(reg, regSet, targets, device)) });
   stages['stageB'] = await studentStageB(cfg, splits, ctx, student, device);
   return studentResult(cfg.method, student, splits, stages);
 }
