@@ -19,7 +19,7 @@ import { freePort } from '../src/train/distributedLauncher.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const N = 40;
-const CONFIG: StageConfig = { epochs: 3, batchSize: 12, optimizer: 'sgd', lr: 0.1, weightDecay: 0, momentum: 0.9, warmupEpochs: 0, augment: false, labelSmoothing: 0, classBalance: 'none', clipNorm: 1 };
+const CONFIG: StageConfig = { epochs: 3, batchSize: 12, optimizer: 'sgd', lr: 0.1, weightDecay: 0, momentum: 0.9, warmupEpochs: 0, augment: false, degrade: { blur: 0, downscale: 0, jpeg: 0 }, labelSmoothing: 0, classBalance: 'none', clipNorm: 1 };
 const X = Array.from({ length: N }, (_, i) => Array.from({ length: 5 }, (_, j) => Math.cos(i * 1.7 + j * 0.9)));
 const Y = X.map((r) => (r[0]! > 0 ? (r[1]! > 0 ? 0 : 1) : 2));
 

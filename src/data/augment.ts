@@ -1,4 +1,5 @@
 import { ExpnetError } from '../errors.js';
+import { degrade, degradeEnabled, type DegradeOptions } from './degrade.js';
 import type { Rng } from './rng.js';
 
 /** Random augmentation of a training image; every draw is uniform in the stated range. */
@@ -15,6 +16,8 @@ export interface AugmentOptions {
   brightness: number;
   /** Contrast factor around the image mean, drawn from [1 − c, 1 + c]. */
   contrast: number;
+  /** Blur / downscale / JPEG after the rest (src/data/degrade.ts); absent or all 0: off, and no numbers are drawn for it. */
+  degrade?: DegradeOptions;
 }
 
 /** The defaults, stated once: mild geometric and photometric jitter suited to aligned 48–224 px face crops. */
@@ -156,5 +159,6 @@ export function augment(
       out[offset + i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
+  if (degradeEnabled(options.degrade)) degrade(out, C, H, W, options.degrade, rng, offset);
   return out;
 }

@@ -30,6 +30,19 @@ export interface DataSet {
   samples: Sample[];
   /** True for faces without labels (src/data/unlabelledFolder.ts): sample labels are placeholders, class index −1. */
   unlabelled?: boolean;
+  /**
+   * Where this set's crops put the eye and mouth centres (fractions of the image), when they differ from the
+   * training template (FER_CROP_TEMPLATE): the loader then re-frames every image onto the template, so all sets of
+   * a mix, and the photo pipeline's aligned crops, frame faces alike (src/data/decode.ts `reframe`).
+   */
+  framing?: FaceFraming;
+}
+
+/** Eye and mouth centres as fractions of a face crop (the shape of an alignment template). */
+export interface FaceFraming {
+  leftEye: { x: number; y: number };
+  rightEye: { x: number; y: number };
+  mouth: { x: number; y: number };
 }
 
 /** Absolute file path of a sample. */

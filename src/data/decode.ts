@@ -2,7 +2,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { OutputInfo, Sharp } from 'sharp';
 import { ExpnetError } from '../errors.js';
-import { samplePath, type DataSet, type Sample } from './dataSet.js';
+import { samplePath, type DataSet, type FaceFraming, type Sample } from './dataSet.js';
 import { formatProblem } from './imageFormats.js';
 
 /** Target of decoding: channel count and size `[height, width]`. */
@@ -11,6 +11,53 @@ export interface DecodeOptions {
   size: readonly [number, number];
   /** How the image is fitted to the size (sharp's resize fit); default 'fill' (stretch, face crops are ~square). */
   fit?: 'fill' | 'cover' | 'contain';
+  /**
+   * Re-frame the face: the scale and shift taking the image's `from` points (fractions of the source) onto `to`
+   * (fractions of the output) in the least-squares sense, the source's edge pixels repeated where the new frame
+   * reaches past them. Keeps the aspect ratio (`fit` is not used then).
+   */
+  reframe?: { from: FaceFraming; to: FaceFraming };
+}
+
+/** Pixel rectangle of the source that becomes the output under `reframe` (may extend past the source). */
+export function reframeRect(from: FaceFraming, to: FaceFraming, src: { width: number; height: number }, out: { width: number; height: number }): { left: number; top: number; width: number; height: number } {
+  const pts = (f: FaceFraming, w: number, h: number): [number, number][] => [f.leftEye, f.rightEye, f.mouth].map((p) => [p.x * w, p.y * h]);
+  const p = pts(from, src.width, src.height);
+  const q = pts(to, out.width, out.height);
+  const mean = (v: [number, number][]): [number, number] => [v.reduce((a, b) => a + b[0], 0) / v.length, v.reduce((a, b) => a + b[1], 0) / v.length];
+  const [pm, qm] = [mean(p), mean(q)];
+  let num = 0;
+  let den = 0;
+  p.forEach(([x, y], i) => {
+    const [u, v] = q[i] ?? [0, 0];
+    num += (x - pm[0]) * (u - qm[0]) + (y - pm[1]) * (v - qm[1]);
+    den += (x - pm[0]) ** 2 + (y - pm[1]) ** 2;
+  });
+  const s = den > 0 && num > 0 ? num / den : 1;
+  // output = s · source + t, t = q̄ − s p̄: output (0, 0) is source (−t / s).
+  const left = Math.round(pm[0] - qm[0] / s);
+  const top = Math.round(pm[1] - qm[1] / s);
+  return { left, top, width: Math.max(1, Math.round(out.width / s)), height: Math.max(1, Math.round(out.height / s)) };
+}
+
+/** The image re-framed (`reframeRect`), edges repeated, as a new sharp pipeline on raw pixels (not yet resized). */
+async function reframed(image: Sharp, o: DecodeOptions, name: string): Promise<Sharp> {
+  const r = o.reframe;
+  if (!r) return image;
+  const { data, info } = await image.flatten().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }).catch((cause: unknown) => {
+    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new ExpnetError('BAD_IMAGE', `${name}: cannot decode image (expected a readable PNG/JPEG/TIFF/WebP/GIF/AVIF): ${why}`, { cause });
+  });
+  const [h, w] = o.size;
+  const rect = reframeRect(r.from, r.to, info, { width: w, height: h });
+  const pad = {
+    left: Math.max(0, -rect.left), top: Math.max(0, -rect.top),
+    right: Math.max(0, rect.left + rect.width - info.width), bottom: Math.max(0, rect.top + rect.height - info.height),
+  };
+  const raw = { width: info.width, height: info.height, channels: info.channels };
+  const padded = await sharp(data, { raw }).extend({ ...pad, extendWith: 'copy' }).raw().toBuffer({ resolveWithObject: true });
+  return sharp(padded.data, { raw: { width: padded.info.width, height: padded.info.height, channels: padded.info.channels } })
+    .extract({ left: rect.left + pad.left, top: rect.top + pad.top, width: rect.width, height: rect.height });
 }
 
 /** 8-bit gray pixels, row-major (the `pixels` field of CSV sources). */
@@ -30,7 +77,7 @@ function checkOptions(o: DecodeOptions): void {
 /** sharp pipeline: alpha flattened on black, resized, converted to gray or sRGB, raw 8-bit interleaved. */
 async function run(image: Sharp, o: DecodeOptions, name: string): Promise<Uint8Array> {
   const [h, w] = o.size;
-  let pipeline = image.flatten().resize(w, h, { fit: o.fit ?? 'fill' });
+  let pipeline = o.reframe ? (await reframed(image, o, name)).resize(w, h, { fit: 'fill' }) : image.flatten().resize(w, h, { fit: o.fit ?? 'fill' });
   pipeline = o.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
   let out: { data: Buffer; info: OutputInfo };
   try {

@@ -2,6 +2,7 @@ import { ExpnetError } from '../errors.js';
 import { augment as augmentImage, type AugmentOptions, type ImageShape } from './augment.js';
 import { labelIndex, samplePath, type DataSet } from './dataSet.js';
 import { bytesToFloat, decodeSampleBytes, type DecodeOptions } from './decode.js';
+import { FER_CROP_TEMPLATE } from '../faces/similarity.js';
 import type { Rng } from './rng.js';
 
 /** One mini-batch: images N×C×H×W in [0, 1] (augmented when asked), class indices, and the samples' indices. */
@@ -100,7 +101,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     const sample = dataSet.samples[index];
     if (sample === undefined) return null;
     try {
-      const bytes = await decodeSampleBytes(dataSet, sample, decode);
+      const bytes = await decodeSampleBytes(dataSet, sample, dataSet.framing && !decode.reframe ? { ...decode, reframe: { from: dataSet.framing, to: FER_CROP_TEMPLATE } } : decode);
       if (this.options.cache !== false) this.cache.set(index, bytes);
       return bytes;
     } catch (error) {

@@ -1,18 +1,9 @@
 /** The aligned gray face crop the expression net sees: a similarity warp of the photo onto a template. */
 import type { Point } from '../faces/box.js';
-import { alignmentPoints, similarityTransform, invertSimilarity, type AlignTemplate } from '../faces/similarity.js';
+import { alignmentPoints, FER_CROP_TEMPLATE, similarityTransform, invertSimilarity, type AlignTemplate } from '../faces/similarity.js';
 import type { RgbPixels } from './readImage.js';
 
-/**
- * Where FER2013's own crops put the eye and mouth centres (fractions of the crop), measured with the 68-point
- * landmark net on 280 FER2013 training images (mean, mirrored to be symmetric); crops made this way look
- * like the data the bundled model learned from.
- */
-export const FER_CROP_TEMPLATE: AlignTemplate = {
-  leftEye: { x: 0.325, y: 0.375 },
-  rightEye: { x: 0.675, y: 0.375 },
-  mouth: { x: 0.5, y: 0.765 },
-};
+export { FER_CROP_TEMPLATE };
 
 /** Luminance (Rec. 601) of the photo warped so the landmarks land on the template: size×size values in [0, 1]. */
 export function alignedGrayCrop(img: RgbPixels, landmarks: readonly Point[], size: number, template: AlignTemplate = FER_CROP_TEMPLATE): Float32Array {

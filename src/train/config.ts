@@ -9,6 +9,7 @@ import type { OptimizerKind } from '../engine/optim.js';
 import { checkDevice } from '../engine/runtime.js';
 import { PRECISIONS, type Precision } from '../engine/autocast.js';
 import type { Device } from '../engine/tensor.js';
+import { checkDegrade, NO_DEGRADE, type DegradeOptions } from '../data/degrade.js';
 
 /** fn2en: the paper's method; finetune: the fine-tuned face net; scratch: the expression net, stage (b) only. */
 export type Method = 'fn2en' | 'finetune' | 'scratch';
@@ -34,6 +35,8 @@ export interface StageConfig {
   warmupEpochs: number;
   /** Random flips/rotations/zoom/shift/brightness/contrast (src/data/augment.ts defaults). */
   augment: boolean;
+  /** With `augment`: probabilities of blur, downscale-and-back and JPEG compression (src/data/degrade.ts; default 0 = off). */
+  degrade: DegradeOptions;
   labelSmoothing: number;
   /**
    * Cross-entropy class weights (n̄ / n_c)^p over the training images' class counts n_c, with p = 0 ('none'),
@@ -130,6 +133,7 @@ const stage = (o: Partial<StageConfig>): StageConfig => ({
   momentum: 0.9,
   warmupEpochs: 1,
   augment: true,
+  degrade: { ...NO_DEGRADE },
   labelSmoothing: 0,
   classBalance: 'none',
   clipNorm: 5,
@@ -191,6 +195,7 @@ function checkStage(s: StageConfig, path: string): void {
   check(s.lr > 0, `${path}.lr`, 'a positive number', s.lr);
   check(s.labelSmoothing >= 0 && s.labelSmoothing < 1, `${path}.labelSmoothing`, 'a number in [0, 1)', s.labelSmoothing);
   check(CLASS_BALANCES.includes(s.classBalance), `${path}.classBalance`, CLASS_BALANCES.join(', '), s.classBalance);
+  checkDegrade(s.degrade, `${path}.degrade`);
 }
 
 /** Defaults ← each override in turn (config file, then flags); validated. */

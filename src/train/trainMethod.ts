@@ -139,7 +139,7 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
     params,
     size: splits.train.y.length,
     batch: (idx, rng) => {
-      const b = batchOf(splits.train, idx, sc.augment ? DEFAULT_AUGMENT : null, rng, sc.augment ? undefined : mirrors(idx.length, rng), device);
+      const b = batchOf(splits.train, idx, sc.augment ? { ...DEFAULT_AUGMENT, degrade: sc.degrade } : null, rng, sc.augment ? undefined : mirrors(idx.length, rng), device);
       return [b.x, b.y];
     },
     loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
