@@ -172,6 +172,8 @@ test('SFEW 2.0: Train/Val expression folders, with or without an intermediate fo
   assert.deepEqual(ds.samples.map((s) => [s.path, s.label, s.split]), [
     ['Train/Angry/a.png', 'anger', 'Train'], ['Val/Val_Aligned_Faces/Sad/b.png', 'sadness', 'Val'],
   ]);
+  // SFEW's tight crops are re-framed onto the pipeline's template when decoded (eyes higher than FER2013's).
+  assert.ok(ds.framing && ds.framing.leftEye.y < 0.3 && ds.framing.rightEye.x - ds.framing.leftEye.x > 0.4);
 });
 
 test('TFD CSV: codes, unlabelled rows skipped, fold column → split', async () => {

@@ -9,45 +9,83 @@ import { writeFileAtomic } from '../engine/safetensors.js';
 import { saveOnnx } from '../export/onnxExport.js';
 import { ExpnetError } from '../errors.js';
 import { FER_CROP_TEMPLATE } from '../infer/alignCrop.js';
-import { ANCHORS_FILE, DETECTOR_FILE, LANDMARKS_FILE, type BundledCard } from '../infer/modelBundle.js';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, type BundledCard } from '../infer/modelBundle.js';
+import { Module } from '../engine/module.js';
+import type { ExpNet } from '../nets/expNet.js';
 import { loadExpNetModel } from '../nets/modelCard.js';
 import { createPretrainedLandmarks68 } from '../nets/landmarks68Weights.js';
 import { createPretrainedSsdMobilenet } from '../nets/ssdMobilenetWeights.js';
 
-export const EXPORT_HELP = `expnet export <model.safetensors> <out.onnx>
+export const EXPORT_HELP = `expnet export <model.safetensors> [<model.safetensors> ...] <out.onnx> [--flip]
   Exports an expnet expression model (written by \`expnet train\`) to ONNX (opset 17, dynamic batch,
   BatchNorm folded); its card goes into the ONNX metadata and next to it as <out>.json. A card with
-  calibration.temperature T exports logits / T (temperature scaling inside the graph).`;
+  calibration.temperature T exports logits / T (temperature scaling inside the graph).
+  Several models (same labels and input): one graph averaging their calibrated logits (an ensemble; the
+  first model's card, with ensemble.members). --flip: each model also sees the mirrored face, averaged in.`;
 
-export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--name expnet-fer2013] [--out models]
+export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
   Writes everything the Recognizer needs into --out: the SSD face detector and 68-point landmark net
-  exported from @vladmandic/face-api's weights, the SSD anchors, and the expression model + card.`;
+  exported from @vladmandic/face-api's weights, the SSD anchors, and the expression model + card
+  (several --model / --flip: one averaged graph, as expnet export).`;
 
-async function exportExpression(modelPath: string, out: string): Promise<void> {
-  const { model, card } = loadExpNetModel(modelPath);
+/** Mean of the members' calibrated logits (logits / T), each also on the mirrored face when `flip`. */
+class AveragedExpNet extends Module {
+  constructor(private readonly members: { model: ExpNet; temperature: number }[], private readonly flip: boolean) {
+    super();
+    members.forEach((m, i) => this.child(`m${i}`, m.model));
+  }
+
+  forward(face: Tensor): Tensor {
+    return tidy(() => {
+      const views = this.flip ? [face, face.flip([3])] : [face];
+      let sum: Tensor | null = null;
+      for (const { model, temperature } of this.members)
+        for (const v of views) {
+          const z = model.forward(v).div(temperature * this.members.length * views.length);
+          sum = sum === null ? z : sum.add(z);
+        }
+      if (sum === null) throw new ExpnetError('BAD_CONFIG', 'export: no model');
+      return sum;
+    });
+  }
+}
+
+async function exportExpression(modelPaths: readonly string[], out: string, flip = false): Promise<void> {
+  const loaded = modelPaths.map((p) => ({ path: p, ...loadExpNetModel(p) }));
+  const first = loaded[0];
+  if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
+  const { model, card } = first;
+  for (const o of loaded.slice(1)) {
+    if (JSON.stringify(o.card.labels) !== JSON.stringify(card.labels) || JSON.stringify(o.card.input) !== JSON.stringify(card.input)) {
+      throw new ExpnetError('BAD_MODEL', `${o.path}: an ensemble needs the same labels and input as ${first.path} (${o.card.labels.join(',')} ${o.card.input.size}px vs ${card.labels.join(',')} ${card.input.size}px)`);
+    }
+  }
   const x = rand([2, card.input.channels, card.input.size, card.input.size]);
-  const bundled: BundledCard = { ...card, alignment: FER_CROP_TEMPLATE };
+  const ensemble = loaded.length > 1 || flip ? { ensemble: { members: loaded.map((o) => o.card.name), flip } } : {};
+  const bundled: BundledCard = { ...card, ...ensemble, alignment: FER_CROP_TEMPLATE };
   // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
   const t = card.calibration?.temperature;
-  const net = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
-  await saveOnnx(out, net, [x], { inputNames: ['face'], outputNames: ['logits'], module: model, metadata: { model_card: JSON.stringify(bundled) } });
+  const single = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
+  const averaged = loaded.length > 1 || flip ? new AveragedExpNet(loaded.map((o) => ({ model: o.model, temperature: o.card.calibration?.temperature ?? 1 })), flip) : null;
+  await saveOnnx(out, averaged ?? single, [x], { inputNames: ['face'], outputNames: ['logits'], ...(averaged ? {} : { module: model }), metadata: { model_card: JSON.stringify(bundled) } });
   writeFileSync(out.replace(/\.onnx$/, '') + '.json', JSON.stringify(bundled, null, 1) + '\n');
   x.dispose();
-  model.dispose();
+  for (const o of loaded) o.model.dispose();
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true });
-  const [model, out] = positionals;
-  if (!model || !out) throw new ExpnetError('BAD_CONFIG', 'usage: expnet export <model.safetensors> <out.onnx>');
-  await exportExpression(model, out);
+  const { positionals, values } = parseArgs({ args: argv, options: { flip: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const out = positionals.at(-1);
+  const models = positionals.slice(0, -1);
+  if (models.length === 0 || !out || !out.endsWith('.onnx')) throw new ExpnetError('BAD_CONFIG', 'usage: expnet export <model.safetensors> [<model.safetensors> ...] <out.onnx> [--flip]');
+  await exportExpression(models, out, values.flip ?? false);
   process.stdout.write(`wrote ${out}\n`);
   return 0;
 }
 
 export async function bundleCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, name: { type: 'string' }, out: { type: 'string' } }, strict: true });
-  if (!values.model) throw new ExpnetError('BAD_CONFIG', '--model <model.safetensors> is required');
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string', multiple: true }, flip: { type: 'boolean' }, name: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  if (!values.model || values.model.length === 0) throw new ExpnetError('BAD_CONFIG', '--model <model.safetensors> is required');
   const out = values.out ?? 'models';
   mkdirSync(out, { recursive: true });
   const ssd = await createPretrainedSsdMobilenet();
@@ -62,7 +100,8 @@ export async function bundleCommand(argv: string[]): Promise<number> {
   await saveOnnx(join(out, LANDMARKS_FILE), lm, [x112], { inputNames: ['face'], outputNames: ['landmarks'], metadata: { source: 'face-api.js face_landmark_68_model (@vladmandic/face-api), MIT' } });
   x112.dispose();
   lm.dispose();
-  await exportExpression(values.model, join(out, `${values.name ?? 'expnet-fer2013'}.onnx`));
-  process.stdout.write(`wrote ${out}/{${DETECTOR_FILE},${ANCHORS_FILE},${LANDMARKS_FILE},${values.name ?? 'expnet-fer2013'}.onnx/.json}\n`);
+  const name = values.name ?? DEFAULT_EXPRESSION_MODEL;
+  await exportExpression(values.model, join(out, `${name}.onnx`), values.flip ?? false);
+  process.stdout.write(`wrote ${out}/{${DETECTOR_FILE},${ANCHORS_FILE},${LANDMARKS_FILE},${name}.onnx/.json}\n`);
   return 0;
 }

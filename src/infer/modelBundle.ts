@@ -20,6 +20,8 @@ export const DEFAULT_EXPRESSION_MODEL = 'expnet-fer2013';
 /** An expression model card as bundled next to its .onnx file (the training card plus the crop template). */
 export interface BundledCard extends ModelCard {
   alignment?: AlignTemplate;
+  /** Set when the graph averages several models and/or the mirrored face (`expnet export --flip`, several models). */
+  ensemble?: { members: string[]; flip: boolean };
 }
 
 export interface ModelBundle {
