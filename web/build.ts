@@ -13,13 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { packageRoot } from '../src/engine/native.js';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE } from '../src/infer/bundleFiles.js';
 
 // The package root, whether this file runs from web/ (tsx) or from dist/web/ (compiled for npm test).
 const ROOT = packageRoot();
 const WEB = join(ROOT, 'web');
 /** The runtime files the onnxruntime-web/webgpu build loads (it serves both WebGPU and wasm). */
 export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
-export const MODEL_FILES = ['ssd_mobilenetv1.onnx', 'ssd_mobilenetv1.anchors.bin', 'face_landmark_68.onnx', 'expnet-fer2013.onnx', 'expnet-fer2013.json'];
+export const MODEL_FILES = [DETECTOR_FILE, ANCHORS_FILE, LANDMARKS_FILE, `${DEFAULT_EXPRESSION_MODEL}.onnx`, `${DEFAULT_EXPRESSION_MODEL}.json`];
 
 /**
  * The page uses only pure functions of src/faces and src/infer, but their modules import the libtorch engine

@@ -11,11 +11,9 @@ import type { AlignTemplate } from '../faces/similarity.js';
 import type { ModelCard } from '../nets/modelCard.js';
 import { FER_CROP_TEMPLATE } from './alignCrop.js';
 
-export const DETECTOR_FILE = 'ssd_mobilenetv1.onnx';
-export const ANCHORS_FILE = 'ssd_mobilenetv1.anchors.bin';
-export const LANDMARKS_FILE = 'face_landmark_68.onnx';
-/** The bundled default expression model (FN2EN trained on FER2013). */
-export const DEFAULT_EXPRESSION_MODEL = 'expnet-fer2013';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE } from './bundleFiles.js';
+
+export { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE };
 
 /** An expression model card as bundled next to its .onnx file (the training card plus the crop template). */
 export interface BundledCard extends ModelCard {

@@ -8,6 +8,7 @@ import { DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, type Face, type Pipe
 import { modelLabels, type ExpressionLabel } from '../../src/data/labels.js';
 import { FER_CROP_TEMPLATE } from '../../src/infer/alignCrop.js';
 import type { BundledCard } from '../../src/infer/modelBundle.js';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE } from '../../src/infer/bundleFiles.js';
 import { InferSession } from '../../src/infer/ortSession.js';
 import { framePixels, type Source } from './pixels.js';
 
@@ -59,9 +60,9 @@ export class WebRecognizer {
     const backend = want === 'wasm' ? 'wasm' : want === 'webgpu' || (await hasWebGpu()) ? 'webgpu' : 'wasm';
     const say = options.onProgress ?? ((): void => undefined);
     say('loading models…');
-    const card = (await (await fetch(`${base}expnet-fer2013.json`)).json()) as BundledCard;
+    const card = (await (await fetch(`${base}${DEFAULT_EXPRESSION_MODEL}.json`)).json()) as BundledCard;
     const [anchorBytes, det512, lm, cls] = await Promise.all(
-      ['ssd_mobilenetv1.anchors.bin', 'ssd_mobilenetv1.onnx', 'face_landmark_68.onnx', 'expnet-fer2013.onnx'].map((f) => fetchBytes(base + f)),
+      [ANCHORS_FILE, DETECTOR_FILE, LANDMARKS_FILE, `${DEFAULT_EXPRESSION_MODEL}.onnx`].map((f) => fetchBytes(base + f)),
     );
     const anchors512 = new Float32Array(anchorBytes!.buffer.slice(anchorBytes!.byteOffset, anchorBytes!.byteOffset + anchorBytes!.byteLength));
     const size = options.detectorSize ?? DEFAULT_DETECTOR_SIZE;
@@ -72,7 +73,7 @@ export class WebRecognizer {
     const [d, l, c] = await Promise.all([det.model, lm!, cls!].map((m) => InferSession.open(ort, m, opts)));
     const nets: PipelineNets = {
       detector: d!, detectorSize: size, anchors: det.anchors, landmarker: l!, classifier: c!,
-      labels: modelLabels(card.labels, `${base}expnet-fer2013.json`), inputSize: card.input.size, template: card.alignment ?? FER_CROP_TEMPLATE,
+      labels: modelLabels(card.labels, `${base}${DEFAULT_EXPRESSION_MODEL}.json`), inputSize: card.input.size, template: card.alignment ?? FER_CROP_TEMPLATE,
     };
     return new WebRecognizer(card, backend, nets, options.minConfidence ?? 0.5);
   }
