@@ -15,7 +15,8 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   Scores expression models on a data set (any layout the readers know, incl. <class>/<image> crop folders):
   accuracy, balanced accuracy, per-class precision/recall/F1, confusion, calibration (reliability, ECE), the
   most confident mistakes; several --model / --predictions: side by side with McNemar's paired test.
-  --model M          .safetensors (expnet train) or .onnx + card; repeatable (default: the bundled model)
+  --model M          .safetensors (expnet train), .onnx + card, or a bundled model's name (expnet-fer2013);
+                     repeatable (default: the bundled model)
   --predictions P    a predictions.json (ours or a peer's: {labels, rows:[{path, truth, probs}]}); repeatable
   --format F         ${DATA_FORMATS.join('|')} (default: detected from the folder's layout or the CSV's header)
   --split S          test (default: the data set's test split, else all) | all | a split name

@@ -3,7 +3,7 @@
  * Two back ends: an expnet .safetensors model on libtorch, or an ONNX model + card on ONNX Runtime (the
  * bundled default).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tensor } from '../engine/creation.js';
 import { noGrad } from '../engine/runtime.js';
@@ -91,9 +91,13 @@ export async function onnxClassifier(onnxPath: string, batchSize = 256): Promise
 
 /** `.safetensors` → libtorch, `.onnx` → ONNX Runtime, nothing → the bundled default model. */
 export async function openClassifier(spec?: string): Promise<ExpressionClassifier> {
-  const path = spec ?? join(bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.onnx`);
+  // A bare name (no folder, no extension) is a bundled model: `--model expnet-fer2013`.
+  const bundled = spec !== undefined && /^[\w.-]+$/.test(spec) && !/\.(onnx|safetensors)$/.test(spec) ? join(bundledModelDir(), `${spec}.onnx`) : undefined;
+  const path = bundled ?? spec ?? join(bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.onnx`);
   if (!existsSync(path)) {
-    throw new ExpnetError('NOT_FOUND', `model ${path} not found${spec ? '' : ' (the bundled model is made by `expnet bundle`; or pass --model <model.safetensors>)'}`);
+    const names = readdirSync(bundledModelDir()).filter((f) => f.endsWith('.json') && existsSync(join(bundledModelDir(), f.replace(/\.json$/, '.onnx')))).map((f) => f.replace(/\.json$/, ''));
+    const hint = spec ? (bundled ? ` (bundled models: ${names.join(', ')})` : '') : ' (the bundled model is made by `expnet bundle`; or pass --model <model.safetensors>)';
+    throw new ExpnetError('NOT_FOUND', `model ${bundled ? `'${spec}'` : path} not found${hint}`);
   }
   if (path.endsWith('.safetensors')) return torchClassifier(path);
   if (path.endsWith('.onnx')) return onnxClassifier(path);
