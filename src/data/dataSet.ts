@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ExpnetError } from '../errors.js';
+import type { AlignTemplate } from '../faces/similarity.js';
 import type { ExpressionLabel } from './labels.js';
 
 /** One labelled image of a data set. */
@@ -38,12 +39,8 @@ export interface DataSet {
   framing?: FaceFraming;
 }
 
-/** Eye and mouth centres as fractions of a face crop (the shape of an alignment template). */
-export interface FaceFraming {
-  leftEye: { x: number; y: number };
-  rightEye: { x: number; y: number };
-  mouth: { x: number; y: number };
-}
+/** Eye and mouth centres as fractions of a face crop (an alignment template's shape). */
+export type FaceFraming = AlignTemplate;
 
 /** Absolute file path of a sample. */
 export function samplePath(dataSet: Pick<DataSet, 'root'>, sample: Pick<Sample, 'path'>): string {

@@ -44,10 +44,7 @@ export function reframeRect(from: FaceFraming, to: FaceFraming, src: { width: nu
 async function reframed(image: Sharp, o: DecodeOptions, name: string): Promise<Sharp> {
   const r = o.reframe;
   if (!r) return image;
-  const { data, info } = await image.flatten().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }).catch((cause: unknown) => {
-    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new ExpnetError('BAD_IMAGE', `${name}: cannot decode image (expected a readable PNG/JPEG/TIFF/WebP/GIF/AVIF): ${why}`, { cause });
-  });
+  const { data, info } = await image.flatten().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }).catch((cause: unknown) => decodeFailure(name, cause));
   const [h, w] = o.size;
   const rect = reframeRect(r.from, r.to, info, { width: w, height: h });
   const pad = {
@@ -55,7 +52,7 @@ async function reframed(image: Sharp, o: DecodeOptions, name: string): Promise<S
     right: Math.max(0, rect.left + rect.width - info.width), bottom: Math.max(0, rect.top + rect.height - info.height),
   };
   const raw = { width: info.width, height: info.height, channels: info.channels };
-  const padded = await sharp(data, { raw }).extend({ ...pad, extendWith: 'copy' }).raw().toBuffer({ resolveWithObject: true });
+  const padded = await sharp(data, { raw }).extend({ ...pad, extendWith: 'copy' }).raw().toBuffer({ resolveWithObject: true }).catch((cause: unknown) => decodeFailure(name, cause));
   return sharp(padded.data, { raw: { width: padded.info.width, height: padded.info.height, channels: padded.info.channels } })
     .extract({ left: rect.left + pad.left, top: rect.top + pad.top, width: rect.width, height: rect.height });
 }
@@ -74,6 +71,11 @@ function checkOptions(o: DecodeOptions): void {
   }
 }
 
+function decodeFailure(name: string, cause: unknown): never {
+  const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  throw new ExpnetError('BAD_IMAGE', `${name}: cannot decode image (expected a readable PNG/JPEG/TIFF/WebP/GIF/AVIF): ${why}`, { cause });
+}
+
 /** sharp pipeline: alpha flattened on black, resized, converted to gray or sRGB, raw 8-bit interleaved. */
 async function run(image: Sharp, o: DecodeOptions, name: string): Promise<Uint8Array> {
   const [h, w] = o.size;
@@ -83,8 +85,7 @@ async function run(image: Sharp, o: DecodeOptions, name: string): Promise<Uint8A
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (cause) {
-    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new ExpnetError('BAD_IMAGE', `${name}: cannot decode image (expected a readable PNG/JPEG/TIFF/WebP/GIF/AVIF): ${why}`, { cause });
+    decodeFailure(name, cause);
   }
   const { data, info } = out;
   if (info.width !== w || info.height !== h || info.channels !== o.channels || data.length !== w * h * o.channels) {
