@@ -9,7 +9,7 @@
  * resumes); each PNG is written to a temporary name and renamed, so an interrupted run leaves no half file.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { alignedGrayCrop } from '../src/infer/alignCrop.js';
@@ -49,7 +49,8 @@ let kept = 0;
 const noFace: string[] = [];
 const failed: string[] = [];
 for (const [k, f] of files.entries()) {
-  const dst = join(out, `${basename(f, extname(f))}.png`);
+  // sub-folders flattened into the name (a/b.jpg → a__b.png), so equal names in two folders stay apart
+  const dst = join(out, `${relative(src, f).slice(0, -extname(f).length).split(sep).join('__')}.png`);
   if (existsSync(dst)) {
     kept++;
     continue;
@@ -58,8 +59,8 @@ for (const [k, f] of files.entries()) {
     // the photos are tight face crops (the face fills the frame): a gray border of `pad`× the side lets the
     // detector see a whole face, as bench/crop-geometry.ts does for the data sets' crops
     const meta = await sharp(f).metadata();
-    const b = Math.round(pad * Math.max(meta.width ?? 0, meta.height ?? 0));
-    const padded = await sharp(f).extend({ top: b, bottom: b, left: b, right: b, background: { r: 128, g: 128, b: 128 } }).png().toBuffer();
+    const border = Math.round(pad * Math.max(meta.width ?? 0, meta.height ?? 0));
+    const padded = await sharp(f).extend({ top: border, bottom: border, left: border, right: border, background: { r: 128, g: 128, b: 128 } }).png().toBuffer();
     const pixels = await readRgb(padded);
     const { faces } = await rec.detect({ ...pixels, channels: 3 });
     const best = faces.reduce<(typeof faces)[number] | undefined>((b, x) => (b === undefined || x.score > b.score ? x : b), undefined);
