@@ -58,10 +58,12 @@ for (const [k, f] of files.entries()) {
   try {
     // the photos are tight face crops (the face fills the frame): a gray border of `pad`× the side lets the
     // detector see a whole face, as bench/crop-geometry.ts does for the data sets' crops
-    const meta = await sharp(f).metadata();
-    const border = Math.round(pad * Math.max(meta.width ?? 0, meta.height ?? 0));
-    const padded = await sharp(f).extend({ top: border, bottom: border, left: border, right: border, background: { r: 128, g: 128, b: 128 } }).png().toBuffer();
-    const pixels = await readRgb(padded);
+    const photo = await readRgb(f);
+    const border = Math.round(pad * Math.max(photo.width, photo.height));
+    const ext = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } })
+      .extend({ top: border, bottom: border, left: border, right: border, background: { r: 128, g: 128, b: 128 } })
+      .raw().toBuffer({ resolveWithObject: true });
+    const pixels = { width: ext.info.width, height: ext.info.height, data: new Uint8Array(ext.data.buffer, ext.data.byteOffset, ext.data.length) };
     const { faces } = await rec.detect({ ...pixels, channels: 3 });
     const best = faces.reduce<(typeof faces)[number] | undefined>((b, x) => (b === undefined || x.score > b.score ? x : b), undefined);
     if (best === undefined || best.landmarks.length !== 68) {
@@ -75,7 +77,8 @@ for (const [k, f] of files.entries()) {
     renameSync(tmp, dst);
     written++;
   } catch (err) {
-    failed.push(`${f}: ${(err as Error).message}`);
+    const msg = (err as Error).message;
+    failed.push(msg.includes(f) ? msg : `${f}: ${msg}`);
   }
   if ((k + 1) % 500 === 0) console.log(`${k + 1}/${files.length} photos, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
