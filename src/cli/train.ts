@@ -22,7 +22,8 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [--data <dir|csv> ...] 
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
   validation data carved from it, and reports accuracy on its test split (FER2013: PublicTest) if any.
   Several --data: one model on the 7 basic classes (CK+ contempt dropped), a validation carve per set (by
-  subject/movie where known), the epoch chosen on the mean per-set validation accuracy, test splits (FER2013
+  subject/movie where known), the epoch chosen on the mean per-set validation accuracy (--set selection=pooled:
+  on all carves together, each image counting the same), test splits (FER2013
   test/, SFEW Val/) scored per set and never trained on; results.json and splits.json per set.
   --format F      ckplus48|ckplus|fer2013|jaffe|oulu|sfew|tfd|folder|csv|unlabelled (default: detected from
                   the content); with several --data, once per --data in the same order (auto = detect);

@@ -78,6 +78,9 @@ export interface RegressionConfig extends StageConfig {
 
 export type StageAData = 'labelled' | 'all';
 export const STAGE_A_DATA: readonly StageAData[] = ['labelled', 'all'];
+/** How a multi-data run's validation score combines its sets (src/train/validation.ts). */
+export type Selection = 'mean' | 'pooled';
+export const SELECTIONS: readonly Selection[] = ['mean', 'pooled'];
 
 /** Stage (b): StageConfig plus how the stage-(a) pre-trained conv layers are refined. */
 export interface RefineConfig extends StageConfig {
@@ -98,6 +101,12 @@ export interface TrainConfig {
   seed: number;
   /** Fraction of the training subjects (or images, without subjects) held out for model selection. */
   valFraction: number;
+  /**
+   * Model selection in a multi-data run: 'mean' = the mean of the per-set validation accuracies (each set counts
+   * the same, whatever its size), 'pooled' = the accuracy over all sets' validation carves together (each image
+   * counts the same). A run on one data set scores plain accuracy either way.
+   */
+  selection: Selection;
   student: ExpNetConfig;
   teacher: TeacherConfig;
   /** Stage (a): student conv layers regress the frozen teacher's feature map. */
@@ -145,6 +154,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   method: 'fn2en' as Method,
   seed: 1,
   valFraction: 0.1,
+  selection: 'mean' as Selection,
   student: { ...EXPNET_DEFAULTS },
   teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true, data: 'all' as StageAData },
@@ -206,6 +216,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(METHODS.includes(cfg.method), 'config.method', METHODS.join(', '), cfg.method);
   check(Number.isInteger(cfg.seed) && cfg.seed >= 0, 'config.seed', 'an integer ≥ 0', cfg.seed);
   check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
+  check(SELECTIONS.includes(cfg.selection), 'config.selection', SELECTIONS.join(' or '), cfg.selection);
   check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
   check(Number.isInteger(cfg.maxSkippedImages) && cfg.maxSkippedImages >= 0, 'config.maxSkippedImages', 'an integer ≥ 0', cfg.maxSkippedImages);
   check(STAGE_A_DATA.includes(cfg.stageA.data), 'config.stageA.data', STAGE_A_DATA.join(' or '), cfg.stageA.data);

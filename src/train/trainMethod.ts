@@ -79,7 +79,7 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
   const train = buildCache(cacheSet, views, cfg.seed, cls, frozen, 64, device);
   const val = hasVal(splits) ? buildCache(splits.val, 1, cfg.seed, cls, frozen, 64, device) : null;
   const valAcc = () =>
-    scoreBySet(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y, splits.sets?.val);
+    scoreBySet(predictProbs(splits.val.y.length, cls, (i) => cachedBatch(val as FeatureCache, i, [], device), (f) => cls.fromFrozen(f)), splits.val.y, splits.sets?.val, cfg.selection);
   const order = orderFor(splits.sets?.train);
   const sc = cfg.teacher.stage;
   const fineTune = cfg.teacher.fineTune || cfg.method === 'finetune';
@@ -130,7 +130,7 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
   const conv = student.convParameters();
   const params: ParamGroup[] | Tensor[] =
     scale === 1 ? student.parameters() : [{ params: conv, lr: sc.lr * scale }, { params: student.head.parameters() }];
-  const valAcc = () => scoreBySet(predictStudent(student, splits.val), splits.val.y, splits.sets?.val);
+  const valAcc = () => scoreBySet(predictStudent(student, splits.val), splits.val.y, splits.sets?.val, cfg.selection);
   const order = orderFor(splits.sets?.train);
   return fitStage(ctx, {
     name: 'stageB',

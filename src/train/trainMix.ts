@@ -1,7 +1,7 @@
 /**
  * `expnet train` over several data sets (src/train/dataMix.ts): one model on the 7 basic classes, batches drawn
  * from the sets in proportion to weight × size, model selection on the mean of the per-set validation
- * accuracies, then per-set validation and test metrics, the temperature fitted on the validation carve, and
+ * accuracies (or the pooled accuracy, config.selection), then per-set validation and test metrics, the temperature fitted on the validation carve, and
  * results.json + splits.json (which samples of each set trained, validated and tested) in the run folder.
  */
 import { writeFileSync } from 'node:fs';

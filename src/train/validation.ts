@@ -1,4 +1,5 @@
-/** Model selection over several data sets: accuracy per set, and their mean as the score. */
+/** Model selection over several data sets: accuracy per set, and their mean (or the pooled accuracy) as the score. */
+import type { Selection } from './config.js';
 import { accuracyOf } from './featureCache.js';
 import type { SetBlock } from './sampling.js';
 
@@ -21,13 +22,14 @@ export function accuracyBySet(probs: readonly Float32Array[], y: Int32Array, set
 }
 
 /**
- * The validation score of a stage: plain accuracy, or with two or more validation sets the mean of their
- * accuracies (each data set counts the same, whatever its size), with the accuracy per set as detail.
+ * The validation score of a stage: plain accuracy, or with two or more validation sets either the mean of their
+ * accuracies ('mean': each data set counts the same, whatever its size) or the accuracy over all of them
+ * ('pooled': each image counts the same), with the accuracy per set as detail.
  */
-export function scoreBySet(probs: readonly Float32Array[], y: Int32Array, sets?: readonly { name: string; size: number }[]): number | { score: number; detail: Record<string, number> } {
+export function scoreBySet(probs: readonly Float32Array[], y: Int32Array, sets?: readonly { name: string; size: number }[], selection: Selection = 'mean'): number | { score: number; detail: Record<string, number> } {
   const used = sets?.filter((s) => s.size > 0) ?? [];
   if (!sets || used.length < 2) return accuracyOf(probs, y);
   const detail = accuracyBySet(probs, y, sets);
   const values = Object.values(detail);
-  return { score: values.reduce((a, b) => a + b, 0) / values.length, detail };
+  return { score: selection === 'pooled' ? accuracyOf(probs, y) : values.reduce((a, b) => a + b, 0) / values.length, detail };
 }
