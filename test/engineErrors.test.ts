@@ -159,6 +159,31 @@ describe('errors', () => {
     ts.dispose();
   });
 
+  it('dispose: an optimizer or a training step used after dispose() is a clear error; steps keep their optimizer alive', async () => {
+    const net = new Linear(3, 2);
+    const opt = sgd(net.parameters(), { lr: 0.1, momentum: 0.9 });
+    const ts = new TrainStep((a, b) => F.crossEntropy(net.forward(a), b), [x3, y], opt);
+    opt.dispose();
+    opt.dispose();
+    assert.ok(opt.isDisposed);
+    assert.throws(() => opt.step(), /sgd: this optimizer was already disposed/);
+    assert.throws(() => opt.getLr(), /already disposed/);
+    assert.throws(() => new TrainStep((a, b) => F.crossEntropy(net.forward(a), b), [x3, y], opt), /optimizer was disposed/);
+    // the step built before dispose() still holds its share of the optimizer
+    const r = ts.step([x3, y]);
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    for (const t of r.outputs) t.dispose();
+    // a step in flight keeps what it needs when its owner disposes it
+    const inFlight = ts.stepAsync([x3, y]);
+    ts.dispose();
+    const r2 = await inFlight;
+    assert.ok(Number.isFinite(r2.loss), `loss ${r2.loss}`);
+    for (const t of r2.outputs) t.dispose();
+    assert.throws(() => ts.step([x3, y]), /training step was disposed/);
+    await assert.rejects(ts.stepAsync([x3, y]), /training step was disposed/);
+    net.dispose();
+  });
+
   it('the op table is introspectable and the process still works after all of the above', () => {
     assert.ok(native().opNames().includes('conv2d'), 'conv2d is in the op table');
     const t = tensor([1, 2, 3]).mul(2).sum();

@@ -45,7 +45,8 @@ std::string keyOf(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGet
 class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
  public:
   static Napi::FunctionReference ctor;
-  std::unique_ptr<torch::optim::Optimizer> opt;
+  // Shared with every training step built on it (and with a step in flight), so dispose() never leaves one dangling.
+  std::shared_ptr<torch::optim::Optimizer> opt;
   std::string kind;
 
   // new NativeOptimizer(kind, groups: {params: NativeTensor[], lr, ...}[])
@@ -68,9 +69,9 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
       pg.emplace_back(params, optionsFor(kind, g));
     }
     Napi::Object first = groups.Get(0u).As<Napi::Object>();
-    if (kind == "sgd") opt = std::make_unique<torch::optim::SGD>(pg, *static_cast<torch::optim::SGDOptions*>(optionsFor(kind, first).get()));
-    else if (kind == "adam") opt = std::make_unique<torch::optim::Adam>(pg, *static_cast<torch::optim::AdamOptions*>(optionsFor(kind, first).get()));
-    else opt = std::make_unique<torch::optim::AdamW>(pg, *static_cast<torch::optim::AdamWOptions*>(optionsFor(kind, first).get()));
+    if (kind == "sgd") opt = std::make_shared<torch::optim::SGD>(pg, *static_cast<torch::optim::SGDOptions*>(optionsFor(kind, first).get()));
+    else if (kind == "adam") opt = std::make_shared<torch::optim::Adam>(pg, *static_cast<torch::optim::AdamOptions*>(optionsFor(kind, first).get()));
+    else opt = std::make_shared<torch::optim::AdamW>(pg, *static_cast<torch::optim::AdamWOptions*>(optionsFor(kind, first).get()));
     EXPNET_CATCH(env, kind, "")
   }
 
@@ -80,12 +81,25 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
                                     InstanceMethod("setLr", &OptimWrap::SetLr), InstanceMethod("getLr", &OptimWrap::GetLr),
                                     InstanceMethod("numGroups", &OptimWrap::NumGroups),
                                     InstanceMethod("exportState", &OptimWrap::ExportState),
-                                    InstanceMethod("importState", &OptimWrap::ImportState)});
+                                    InstanceMethod("importState", &OptimWrap::ImportState),
+                                    InstanceMethod("dispose", &OptimWrap::Dispose)});
     ctor = Napi::Persistent(f);
     exports.Set("NativeOptimizer", f);
   }
 
+  // Every method but dispose() needs the optimizer alive.
+  torch::optim::Optimizer& live(const Napi::CallbackInfo& info) {
+    if (!opt) throw Napi::Error::New(info.Env(), kind + ": the optimizer was disposed");
+    return *opt;
+  }
+  // Frees the optimiser state (moments, momentum buffers) now; training steps built on it keep it until disposed.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    opt.reset();
+    return info.Env().Undefined();
+  }
+
   size_t groupArg(const Napi::CallbackInfo& info) {
+    live(info);
     if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a group index");
     double g = info[0].As<Napi::Number>().DoubleValue();
     if (g < 0 || g >= opt->param_groups().size() || g != static_cast<size_t>(g))
@@ -94,13 +108,14 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) {
+    live(info);
     EXPNET_TRY
     opt->step();
     EXPNET_CATCH(info.Env(), kind + ".step", "")
     return info.Env().Undefined();
   }
   Napi::Value ZeroGrad(const Napi::CallbackInfo& info) {
-    opt->zero_grad();
+    live(info).zero_grad();
     return info.Env().Undefined();
   }
   Napi::Value SetLr(const Napi::CallbackInfo& info) {
@@ -113,14 +128,14 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
     return Napi::Number::New(info.Env(), opt->param_groups()[groupArg(info)].options().get_lr());
   }
   Napi::Value NumGroups(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(opt->param_groups().size()));
+    return Napi::Number::New(info.Env(), static_cast<double>(live(info).param_groups().size()));
   }
 
   // { "<group>.<index>.<field>": NativeTensor } for every parameter that has state.
   Napi::Value ExportState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
-    auto& groups = opt->param_groups();
+    auto& groups = live(info).param_groups();
     for (size_t g = 0; g < groups.size(); ++g) {
       auto& params = groups[g].params();
       for (size_t i = 0; i < params.size(); ++i) {
@@ -153,6 +168,7 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
   // Inverse of exportState; replaces all state.
   Napi::Value ImportState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    live(info);
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "importState: expected an object of tensors");
     Napi::Object in = info[0].As<Napi::Object>();
     auto get = [&](const std::string& k) -> at::Tensor {
@@ -217,10 +233,12 @@ Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-torch::optim::Optimizer& optimizerFrom(const Napi::Value& v) {
+std::shared_ptr<torch::optim::Optimizer> optimizerFrom(const Napi::Value& v) {
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(OptimWrap::ctor.Value()))
     throw Napi::TypeError::New(v.Env(), "expected an optimizer");
-  return *OptimWrap::Unwrap(v.As<Napi::Object>())->opt;
+  OptimWrap* w = OptimWrap::Unwrap(v.As<Napi::Object>());
+  if (!w->opt) throw Napi::Error::New(v.Env(), w->kind + ": the optimizer was disposed");
+  return w->opt;
 }
 
 void InitOptim(Napi::Env env, Napi::Object exports) {

@@ -110,7 +110,7 @@ Tensors runOp(const std::string& name, const OpDef& def, const Tensors& in, cons
   return out;
 }
 
-torch::optim::Optimizer& optimizerFrom(const Napi::Value& v);
+std::shared_ptr<torch::optim::Optimizer> optimizerFrom(const Napi::Value& v);
 
 namespace {
 
@@ -208,7 +208,7 @@ struct Job {
   std::shared_ptr<Tape> tape;
   Tensors inputs;
   bool noGrad = false;
-  torch::optim::Optimizer* opt = nullptr;
+  std::shared_ptr<torch::optim::Optimizer> opt;  // kept alive by the job while it runs
   double clipNorm = 0;
   std::shared_ptr<GradSync> sync;  // data parallel: gradients averaged across the process group in backward
   Tensors run() const {
@@ -318,16 +318,14 @@ class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
  public:
   static Napi::FunctionReference ctor;
   std::shared_ptr<Tape> tape;
-  Napi::ObjectReference optRef;
-  torch::optim::Optimizer* opt = nullptr;
+  std::shared_ptr<torch::optim::Optimizer> opt;
   double clipNorm = 0;
   std::shared_ptr<GradSync> sync;
   std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
 
   explicit TrainStepWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainStepWrap>(info) {
     tape = ProgramWrap::From(info[0])->tape;
-    opt = &optimizerFrom(info[1]);
-    optRef = Napi::Persistent(info[1].As<Napi::Object>());
+    opt = optimizerFrom(info[1]);
     if (info.Length() > 2 && info[2].IsNumber()) clipNorm = info[2].As<Napi::Number>().DoubleValue();
     if (info.Length() > 3 && info[3].IsObject()) {
       GradSyncOptions o = gradSyncOptionsFrom(info[3]);
@@ -341,15 +339,28 @@ class TrainStepWrap : public Napi::ObjectWrap<TrainStepWrap> {
   }
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeTrainStep",
-                                   {InstanceMethod("step", &TrainStepWrap::Step), InstanceMethod("stepAsync", &TrainStepWrap::StepAsync)});
+                                   {InstanceMethod("step", &TrainStepWrap::Step), InstanceMethod("stepAsync", &TrainStepWrap::StepAsync),
+                                    InstanceMethod("dispose", &TrainStepWrap::Dispose)});
     ctor = Napi::Persistent(f);
     exports.Set("NativeTrainStep", f);
   }
+  // Releases the tape, the optimiser share and the gradient sync (a step in flight keeps its own copies).
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    tape.reset();
+    opt.reset();
+    sync.reset();
+    return info.Env().Undefined();
+  }
+  void live(const Napi::CallbackInfo& info) const {
+    if (!tape) throw Napi::Error::New(info.Env(), "the training step was disposed");
+  }
   Napi::Value Step(const Napi::CallbackInfo& info) {
+    live(info);
     Job job{tape, tensorsFrom(info[0], "trainStep.step", false), false, opt, clipNorm, sync};
     return runJob(info, std::move(job), busy, false);
   }
   Napi::Value StepAsync(const Napi::CallbackInfo& info) {
+    live(info);
     Job job{tape, tensorsFrom(info[0], "trainStep.stepAsync", false), false, opt, clipNorm, sync};
     return runJob(info, std::move(job), busy, true);
   }

@@ -41,6 +41,8 @@ export interface NativeOptimizer {
   numGroups(): number;
   exportState(): Record<string, NativeTensor>;
   importState(state: Record<string, NativeTensor>): void;
+  /** Frees the state now; training steps built on the optimizer keep their share until they are disposed. */
+  dispose(): void;
 }
 
 /** A reference inside a traced program: a slot (input or op output) or a captured constant. */
@@ -76,6 +78,7 @@ export interface NativeProgram {
 export interface NativeTrainStep {
   step(inputs: NativeTensor[]): NativeTensor[];
   stepAsync(inputs: NativeTensor[]): Promise<NativeTensor[]>;
+  dispose(): void;
 }
 
 /** ATen's thread-local autocast state (see src/engine/autocast.ts). */

@@ -50,32 +50,50 @@ export class Optimizer {
     this.baseLrs = nativeGroups.map((g) => g.lr);
   }
 
+  #disposed = false;
+
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+  #live(): NativeOptimizer {
+    if (this.#disposed) throw new ExpnetError('BAD_INPUT', `${this.kind}: this optimizer was already disposed`);
+    return this.handle;
+  }
   step(): void {
-    this.handle.step();
+    this.#live().step();
   }
   zeroGrad(): void {
-    this.handle.zeroGrad();
+    this.#live().zeroGrad();
+  }
+  /** Frees the optimiser state (moments, momentum buffers) now rather than at garbage collection; idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.handle.dispose();
   }
   /** Sets every group's learning rate to its base rate times `factor`. */
   scaleLr(factor: number): void {
-    this.baseLrs.forEach((lr, g) => this.handle.setLr(g, lr * factor));
+    const h = this.#live();
+    this.baseLrs.forEach((lr, g) => h.setLr(g, lr * factor));
   }
   setLr(lr: number, group?: number): void {
-    if (group === undefined) this.baseLrs.forEach((_, g) => this.handle.setLr(g, lr));
-    else this.handle.setLr(group, lr);
+    const h = this.#live();
+    if (group === undefined) this.baseLrs.forEach((_, g) => h.setLr(g, lr));
+    else h.setLr(group, lr);
   }
   getLr(group = 0): number {
-    return this.handle.getLr(group);
+    return this.#live().getLr(group);
   }
   /** Per-parameter state ("<group>.<index>.<field>") as new tensors owned by the caller. */
   stateDict(): Map<string, Tensor> {
-    return new Map(Object.entries(this.handle.exportState()).map(([k, h]) => [k, new Tensor(h)]));
+    return new Map(Object.entries(this.#live().exportState()).map(([k, h]) => [k, new Tensor(h)]));
   }
   loadStateDict(state: ReadonlyMap<string, Tensor>): void {
     const obj: Record<string, Tensor['handle']> = {};
+    const h = this.#live();
     for (const [k, t] of state) obj[k] = t.handle;
     try {
-      this.handle.importState(obj);
+      h.importState(obj);
     } catch (err) {
       throw new ExpnetError('BAD_WEIGHTS', `optimizer state does not fit this ${this.kind}: ${(err as Error).message}`, { cause: err });
     }

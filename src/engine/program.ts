@@ -142,7 +142,9 @@ export class TrainStep {
     const outputs = out.map((h) => new Tensor(h));
     return { loss: outputs[0]?.item() ?? Number.NaN, outputs };
   }
+  /** Releases the traced program and the step's share of the optimiser (the optimizer itself is the caller's to dispose). */
   dispose(): void {
+    this.#step.dispose();
     this.program.dispose();
   }
 }

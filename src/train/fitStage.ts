@@ -94,7 +94,6 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
     throw new ExpnetError('BAD_CONFIG', `${spec.name}: batch size ${c.batchSize} is the global batch; ${world} processes need at least ${minGlobalBatch(world)} (2 images per process)`);
   const ckpt = join(ctx.dir, `${spec.name}.ckpt.safetensors`);
   const best = join(ctx.dir, `${spec.name}.best.safetensors`);
-  const optimizer = new Optimizer(c.optimizer, spec.params, { lr: c.lr, weightDecay: c.weightDecay, ...(c.optimizer === 'sgd' ? { momentum: c.momentum } : {}) });
   const perEpoch = stepsPerEpoch(spec.size, c.batchSize, world);
   const total = Math.max(1, perEpoch * c.epochs);
   const warm = Math.min(total - 1, perEpoch * c.warmupEpochs);
@@ -108,10 +107,12 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   const lossFn = autocast ? (...xs: Tensor[]): Tensor[] => spec.loss(...xs.map((x) => (x.shape.length === 4 ? x.contiguous('channelsLast') : x))) : (...xs: Tensor[]): Tensor[] => spec.loss(...xs);
   const exampleRng = new Rng(derivedSeed(ctx.seed, spec.name, -1));
   const example = spec.batch(Array.from({ length: Math.min(c.batchSize, spec.size) }, (_, i) => i), exampleRng);
+  const optimizer = new Optimizer(c.optimizer, spec.params, { lr: c.lr, weightDecay: c.weightDecay, ...(c.optimizer === 'sgd' ? { momentum: c.momentum } : {}) });
   let step: TrainStep;
   try {
     step = new TrainStep(lossFn, example, optimizer, c.clipNorm, { ...(group ? { gradSync: {} } : {}), autocast });
   } catch (err) {
+    optimizer.dispose();
     if (autocast) spec.model.toMemoryFormat('contiguous');
     throw err;
   } finally {
@@ -119,18 +120,18 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   }
   // Restore after tracing: the traced forward ran once for real (BN statistics, dropout RNG).
   let saved: Saved = { epoch: 0, bestScore: null, bestEpoch: null };
-  if (ctx.resume && existsSync(ckpt)) {
-    saved = loadCheckpoint(ckpt, { model: spec.model, optimizer }) as Saved;
-    if (main) ctx.reporter.message(`${spec.name}: resumed after epoch ${saved.epoch}`);
-  }
-  if (group) {
-    await checkSameRun(spec.name, rank, [spec.size, c.batchSize, c.epochs, saved.epoch]);
-    await syncModel(spec.model);
-  }
-
   let interrupted = false;
-  let epoch = saved.epoch;
+  let epoch = 0;
   try {
+    if (ctx.resume && existsSync(ckpt)) {
+      saved = loadCheckpoint(ckpt, { model: spec.model, optimizer }) as Saved;
+      if (main) ctx.reporter.message(`${spec.name}: resumed after epoch ${saved.epoch}`);
+    }
+    if (group) {
+      await checkSameRun(spec.name, rank, [spec.size, c.batchSize, c.epochs, saved.epoch]);
+      await syncModel(spec.model);
+    }
+    epoch = saved.epoch;
     for (; epoch < c.epochs && !interrupted; epoch++) {
       spec.model.train();
       const epochRng = new Rng(derivedSeed(ctx.seed, spec.name, epoch));
@@ -222,6 +223,7 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
     }
   } finally {
     step.dispose();
+    optimizer.dispose();
     if (autocast) spec.model.toMemoryFormat('contiguous');
   }
   if (!interrupted && spec.validate && main && existsSync(best)) loadCheckpoint(best, { model: spec.model });
