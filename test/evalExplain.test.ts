@@ -14,6 +14,7 @@ import { explainCrop } from '../src/eval/explain.js';
 import { ExpNet } from '../src/nets/expNet.js';
 import { saveExpNetModel } from '../src/nets/modelCard.js';
 import { writeSyntheticFaces } from './helpers/syntheticFaces.js';
+import { DEFAULT_EXPRESSION_MODEL } from '../src/infer/bundleFiles.js';
 
 const main = fileURLToPath(new URL(`../src/cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [...process.execArgv, main, 'explain', ...args], { encoding: 'utf8' });
@@ -60,6 +61,11 @@ describe('explain (Grad-CAM on faces)', () => {
     assert.deepEqual(Array.from(e4.predicted.map), [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     const logits = e5.probs;
     assert.ok(Math.abs((logits['a'] ?? 0) - 1 / (1 + Math.exp(-2.4))) < 1e-5, 'p(a) = σ(2·0.8 − (−1·0.8))');
+    // a calibrated card: probabilities softmax(z / T), as the exported graph gives them; the maps do not move
+    const t2 = explainCrop(n, ['a', 'b'], crop, { chosen: 'b', temperature: 2 });
+    assert.ok(Math.abs((t2.probs['a'] ?? 0) - 1 / (1 + Math.exp(-1.2))) < 1e-5, 'p(a) = σ(2.4 / 2)');
+    assert.equal(t2.predicted.probability, t2.probs['a']);
+    assert.deepEqual(Array.from(t2.predicted.map), Array.from(e5.predicted.map));
     n.dispose();
   });
 
@@ -87,7 +93,7 @@ describe('explain (Grad-CAM on faces)', () => {
   test('CLI on a photo: the face is detected, aligned and explained (ORT detector + landmarks)', async (t) => {
     const bundle = join(dir, 'bundle');
     const { bundleCommand } = await import('../src/cli/export.js');
-    assert.equal(await bundleCommand(['--model', modelPath, '--out', bundle, '--name', 'expnet-fer2013']), 0);
+    assert.equal(await bundleCommand(['--model', modelPath, '--out', bundle, '--name', DEFAULT_EXPRESSION_MODEL]), 0);
     const out = join(dir, 'astronaut.gradcam.png');
     const astronaut = join(packageRoot(), 'examples', 'astronaut.png');
     const r = cli(astronaut, '--model', modelPath, '--models', bundle, '--layer', 'block4', '--out', out, '--json');

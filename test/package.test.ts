@@ -55,7 +55,7 @@ after(() => {
 });
 
 test('the tarball holds the compiled library, models, addon sources and licence, no tests, benches or sources', { skip }, () => {
-  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.js', 'dist/web/src/index.js', 'models/expnet-fer2013.onnx', 'native/binding.gyp', 'native/src/addon.cc', 'LICENSE', 'README.md']) {
+  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.js', 'dist/web/src/index.js', 'models/expnet-fer2013.onnx', 'models/expnet-mix.onnx', 'native/binding.gyp', 'native/src/addon.cc', 'LICENSE', 'README.md']) {
     assert.ok(files.includes(f), `${f} is missing from the tarball`);
   }
   const stray = files.filter((f) => /^(dist\/(test|bench)|test|bench|docs|src|scripts|\.ci)\//.test(f) || f.endsWith('.map') || f.startsWith('native/build'));

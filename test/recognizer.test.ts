@@ -10,7 +10,7 @@ import { bundleCommand } from '../src/cli/export.js';
 import { packageRoot } from '../src/engine/native.js';
 import { ExpNet } from '../src/nets/expNet.js';
 import { saveExpNetModel } from '../src/nets/modelCard.js';
-import { bundledModelDir } from '../src/infer/modelBundle.js';
+import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../src/infer/modelBundle.js';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import { pngBomb } from './serveFixtures.js';
 
@@ -132,7 +132,7 @@ describe('recognizer (detect → landmarks → align → classify on ONNX Runtim
     assert.ok(readFileSync(join(ann, 'astronaut.annotated.png')).length > 1000);
   });
 
-  test('the bundled default model says the smiling astronaut is happy', { skip: !existsSync(join(bundledModelDir(), 'expnet-fer2013.onnx')) && 'models/expnet-fer2013.onnx not bundled yet' }, async () => {
+  test('the bundled default model says the smiling astronaut is happy', { skip: !existsSync(join(bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.onnx`)) && 'the default model is not bundled' }, async () => {
     const def = await createRecognizer();
     const r = await def.detect(astronaut);
     await def.dispose();

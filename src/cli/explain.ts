@@ -35,24 +35,27 @@ export const EXPLAIN_OPTIONS = {
   json: { kind: 'flag' },
 } as const;
 
-/** The net to explain and its labels: a training .safetensors (with its card), else a bundled ONNX model and card. */
-function explainedNet(model: string | undefined, models: string | undefined): { net: ExpNet; labels: readonly string[] } {
+/**
+ * The net to explain, its labels and its card's calibration temperature: a training .safetensors (with its card),
+ * else a bundled ONNX model and card (its graph divides by T; the net read back from it does not).
+ */
+function explainedNet(model: string | undefined, models: string | undefined): { net: ExpNet; labels: readonly string[]; temperature: number } {
   if (model?.endsWith('.safetensors')) {
     const { model: net, card } = loadExpNetModel(model);
-    return { net, labels: card.labels };
+    return { net, labels: card.labels, temperature: card.calibration?.temperature ?? 1 };
   }
   const bundle = loadBundle(models, model ?? DEFAULT_EXPRESSION_MODEL);
   if (!bundle.card.config) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: its card has no ExpNet config to rebuild the net from`);
-  return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels };
+  return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels, temperature: bundle.card.calibration?.temperature ?? 1 };
 }
 
 export async function explainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, EXPLAIN_OPTIONS, { positionals: true });
   const [image, ...extra] = positionals;
   if (!image || extra.length > 0) throw new ExpnetError('BAD_CONFIG', 'give one image: expnet explain <image> [options]');
-  const { net: model, labels } = explainedNet(values.model, values.models);
+  const { net: model, labels, temperature } = explainedNet(values.model, values.models);
   const out = values.out ?? `${basename(image, extname(image))}.gradcam.png`;
-  const opts = { block: Number((values.layer ?? 'block5').slice(5)), ...(values.class ? { chosen: values.class } : {}) };
+  const opts = { block: Number((values.layer ?? 'block5').slice(5)), temperature, ...(values.class ? { chosen: values.class } : {}) };
   let faces: FaceExplanation[];
   let png: Buffer;
   try {

@@ -14,6 +14,7 @@ import type { ExpNet } from '../nets/expNet.js';
 import { argmax } from '../train/metrics.js';
 import { expNetAt, gradCam, normaliseMap } from './gradCam.js';
 import { blendHeat, overlayPng, sampleMap } from './heatmap.js';
+import { softmaxAt } from './temperature.js';
 
 export interface ClassMap {
   label: string;
@@ -41,6 +42,12 @@ export interface ExplainOptions {
   chosen?: string;
   /** Conv block whose activations are explained (default 5, the high-level layer). */
   block?: number;
+  /**
+   * The card's calibration temperature (default 1): probabilities are softmax(logits / T), as the exported model
+   * and the Recognizer report them. The maps do not change (dividing the logits by T scales Grad-CAM's weights, and
+   * maps are normalised).
+   */
+  temperature?: number;
 }
 
 /** Grad-CAM of one gray crop for the predicted class and (optionally) a chosen label. */
@@ -56,8 +63,9 @@ export function explainCrop(net: ExpNet, labels: readonly string[], crop: Float3
     const probe = gradCam(cam, x, []);
     const pred = argmax(probe.probs);
     const r = gradCam(cam, x, c >= 0 && c !== pred ? [pred, c] : [pred]);
-    const cm = (k: number, i: number): ClassMap => ({ label: labels[k] ?? String(k), probability: r.probs[k] ?? 0, map: normaliseMap(r.maps[i] ?? new Float32Array()) });
-    const probs = Object.fromEntries(labels.map((l, i) => [l, r.probs[i] ?? 0]));
+    const p = softmaxAt(r.logits, o.temperature ?? 1);
+    const cm = (k: number, i: number): ClassMap => ({ label: labels[k] ?? String(k), probability: p[k] ?? 0, map: normaliseMap(r.maps[i] ?? new Float32Array()) });
+    const probs = Object.fromEntries(labels.map((l, i) => [l, p[i] ?? 0]));
     return { crop, size, probs, predicted: cm(pred, 0), chosen: c < 0 ? null : c === pred ? cm(pred, 0) : cm(c, 1), height: r.height, width: r.width };
   } finally {
     x.dispose();
