@@ -5,7 +5,7 @@ import { confusionCells } from '../src/eval/charts.js';
 import { compareCv, compareModels } from '../src/eval/compare.js';
 import { confidentMistakes } from '../src/eval/evaluation.js';
 import { metricsOf } from '../src/train/metrics.js';
-import type { Predictions } from '../src/eval/predictions.js';
+import { distinctModelNames, type Predictions } from '../src/eval/predictions.js';
 import { binomialTwoSided, mcnemar, mcnemarFromCounts, pairedPermutationTest } from '../src/eval/significance.js';
 import { curvePoints, parseMetricsLog } from '../src/eval/trainingLog.js';
 import type { CvSummary } from '../src/train/experiment.js';
@@ -187,5 +187,13 @@ describe('training log', () => {
 
   test('a broken line names the file and line', () => {
     assert.throws(() => parseMetricsLog('{"a":1}\n{oops\n', 'run/metrics.jsonl'), /run\/metrics\.jsonl:2/);
+  });
+});
+
+describe('distinctModelNames', () => {
+  test('models sharing a card name are told apart by their source; distinct names are kept', () => {
+    const names = distinctModelNames(['expnet-fn2en', 'expnet-fn2en', 'expnet-mix'], ['runs/a/model.safetensors', 'runs/b/model.safetensors', 'expnet-mix']);
+    assert.deepEqual(names, ['expnet-fn2en (runs/a/model.safetensors)', 'expnet-fn2en (runs/b/model.safetensors)', 'expnet-mix']);
+    assert.deepEqual(distinctModelNames(['a', 'b'], ['x', 'y']), ['a', 'b']);
   });
 });

@@ -6,7 +6,7 @@ import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { openClassifier } from '../eval/classifier.js';
 import { evalSplit } from '../eval/evalSplit.js';
-import { predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
+import { distinctModelNames, predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
 import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
 import { readTrainingCurves } from '../eval/trainingLog.js';
 import { DATA_FORMATS, readDataSet, summarise, type CvSummary, type DataFormat } from '../train/experiment.js';
@@ -99,6 +99,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!data && !values.cv) throw new ExpnetError('BAD_CONFIG', 'give a data set folder/CSV, or --cv <run dir>');
   const warn = (m: string): void => void process.stderr.write(`expnet eval: ${m}\n`);
   const models: ReportModel[] = [];
+  const sources: string[] = [];
   let runDir = values.run;
   if (data) {
     const format = (values.format ?? detectFormat(data).format) as DataFormat;
@@ -111,13 +112,19 @@ export async function evalCommand(argv: string[]): Promise<number> {
       try {
         const r = await predictDataSet(clf, ds, split.indices, warn);
         models.push({ predictions: r.predictions, images: r.images, dropped: r.dropped, split: split.description });
+        sources.push(spec ?? 'default model');
       } finally {
         await clf.dispose();
       }
       if (!runDir && spec && specs.length === 1 && existsSync(join(dirname(spec), 'metrics.jsonl'))) runDir = dirname(spec);
     }
   }
-  for (const file of values.predictions ?? []) models.push({ predictions: readPredictions(file), images: null, dropped: {}, split: `predictions from ${file}` });
+  for (const file of values.predictions ?? []) {
+    models.push({ predictions: readPredictions(file), images: null, dropped: {}, split: `predictions from ${file}` });
+    sources.push(file);
+  }
+  const names = distinctModelNames(models.map((m) => m.predictions.model), sources);
+  models.forEach((m, i) => (m.predictions.model = names[i] ?? m.predictions.model));
   const cv = values.cv && values.cv.length > 0 ? readCvRuns(values.cv) : undefined;
   if (!runDir && cv) runDir = cv.dir;
   const log = runDir ? (runDir.endsWith('.jsonl') ? runDir : join(runDir, 'metrics.jsonl')) : undefined;

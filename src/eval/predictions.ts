@@ -103,3 +103,14 @@ export function readPredictions(file: string): Predictions {
     paths: rows.map((r) => r.path),
   };
 }
+
+/**
+ * Model names that tell the compared models apart: where several share a name (two runs of one recipe have the
+ * same model card name), each of those is suffixed with its source (the model file or predictions file given);
+ * names already distinct are kept.
+ */
+export function distinctModelNames(names: readonly string[], sources: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const n of names) count.set(n, (count.get(n) ?? 0) + 1);
+  return names.map((n, i) => ((count.get(n) ?? 0) > 1 ? `${n} (${sources[i] ?? `#${i + 1}`})` : n));
+}
