@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { detectEntryFormats, resolveDataEntries } from '../src/cli/dataArgs.js';
 import { BASIC7_LABELS } from '../src/data/labels.js';
 import { Rng } from '../src/data/rng.js';
 import { tensor } from '../src/engine/creation.js';
+import { packageRoot } from '../src/engine/native.js';
 import { softmaxAt } from '../src/eval/temperature.js';
 import { reweightProbs, uniformPriorWeights } from '../src/infer/classPrior.js';
 import { ANCHORS_FILE, bundledModelDir, DETECTOR_FILE, LANDMARKS_FILE } from '../src/infer/modelBundle.js';
@@ -212,5 +213,19 @@ describe('multi-data training', () => {
         await uni.dispose();
       }
     });
+  });
+});
+
+describe('the named configs in configs/', () => {
+  test('each resolves: its data list entries check, the rest is a valid TrainConfig', () => {
+    const dir = join(packageRoot(), 'configs');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    assert.ok(files.includes('paper-scale.json') && files.includes('sfew-more-unlabelled.json'), `configs/: ${files.join(', ')}`);
+    for (const f of files) {
+      const { data, ...rest } = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>;
+      const cfg = resolveConfig(rest);
+      assert.equal(cfg.student.numClasses, 7, f);
+      for (const [i, e] of (Array.isArray(data) ? data : []).entries()) checkDataEntry(e, `${f}: data[${i}]`);
+    }
   });
 });
