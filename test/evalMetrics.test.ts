@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { calibrationOf } from '../src/eval/calibration.js';
 import { confusionCells } from '../src/eval/charts.js';
@@ -195,5 +200,30 @@ describe('distinctModelNames', () => {
     const names = distinctModelNames(['expnet-fn2en', 'expnet-fn2en', 'expnet-mix'], ['runs/a/model.safetensors', 'runs/b/model.safetensors', 'expnet-mix']);
     assert.deepEqual(names, ['expnet-fn2en (runs/a/model.safetensors)', 'expnet-fn2en (runs/b/model.safetensors)', 'expnet-mix']);
     assert.deepEqual(distinctModelNames(['a', 'b'], ['x', 'y']), ['a', 'b']);
+  });
+});
+
+describe('bench/compareCvRuns', () => {
+  const script = fileURLToPath(new URL(`../bench/compareCvRuns${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [...process.execArgv, script, ...args], { encoding: 'utf8' });
+  test('one method across runs: per-fold table, joined files, paired sign-flip test over the common folds', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expnet-cvcmp-'));
+    const write = (name: string, rows: [string, number, number][]): string => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ results: rows.map(([method, fold, accuracy]) => ({ method, fold, test: { accuracy } })) }));
+      return file;
+    };
+    const a = write('a.json', [1, 2, 3, 4].map((f): [string, number, number] => ['fn2en', f, 1]));
+    const b1 = write('b1.json', [['fn2en', 1, 0.9], ['fn2en', 2, 0.9], ['finetune', 1, 0.5]]);
+    const b2 = write('b2.json', [['fn2en', 3, 0.9], ['fn2en', 4, 0.9]]);
+    const r = run(a, `${b1}+${b2}`, `${b1}:finetune`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /b2\.json: 1: 90\.00, 2: 90\.00, 3: 90\.00, 4: 90\.00 → 90\.00 ± 0\.00 over 4 folds/);
+    // all four differences +10: the exact two-sided sign-flip p is 2/16
+    assert.match(r.stdout, /10\.00 pt over 4 common folds, paired sign-flip p = 0\.125/);
+    assert.match(r.stdout, /50\.00 pt over 1 common folds/);
+    const dup = run(a, `${b1}+${b1}`);
+    assert.equal(dup.status, 1);
+    assert.match(dup.stderr, /fold 1 is in two files/);
   });
 });
