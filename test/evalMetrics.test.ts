@@ -200,6 +200,7 @@ describe('distinctModelNames', () => {
     const names = distinctModelNames(['expnet-fn2en', 'expnet-fn2en', 'expnet-mix'], ['runs/a/model.safetensors', 'runs/b/model.safetensors', 'expnet-mix']);
     assert.deepEqual(names, ['expnet-fn2en (runs/a/model.safetensors)', 'expnet-fn2en (runs/b/model.safetensors)', 'expnet-mix']);
     assert.deepEqual(distinctModelNames(['a', 'b'], ['x', 'y']), ['a', 'b']);
+    assert.deepEqual(distinctModelNames(['a', 'a'], ['m.onnx', 'm.onnx']), ['a (m.onnx) #1', 'a (m.onnx) #2']);
   });
 });
 

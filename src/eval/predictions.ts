@@ -106,11 +106,18 @@ export function readPredictions(file: string): Predictions {
 
 /**
  * Model names that tell the compared models apart: where several share a name (two runs of one recipe have the
- * same model card name), each of those is suffixed with its source (the model file or predictions file given);
- * names already distinct are kept.
+ * same model card name), each of those is suffixed with its source (the model file or predictions file given),
+ * and with its position where the source repeats too; names already distinct are kept.
  */
 export function distinctModelNames(names: readonly string[], sources: readonly string[]): string[] {
-  const count = new Map<string, number>();
-  for (const n of names) count.set(n, (count.get(n) ?? 0) + 1);
-  return names.map((n, i) => ((count.get(n) ?? 0) > 1 ? `${n} (${sources[i] ?? `#${i + 1}`})` : n));
+  const counts = (xs: readonly string[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+    return m;
+  };
+  const byName = counts(names);
+  const suffixed = names.map((n, i) => ((byName.get(n) ?? 0) > 1 ? `${n} (${sources[i] ?? `#${i + 1}`})` : n));
+  // the same source given twice: its position tells the two apart
+  const bySuffixed = counts(suffixed);
+  return suffixed.map((n, i) => ((bySuffixed.get(n) ?? 0) > 1 ? `${n} #${i + 1}` : n));
 }
