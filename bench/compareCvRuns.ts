@@ -6,27 +6,13 @@
  * every pair, the mean difference over the folds both ran and the exact paired sign-flip test's p-value.
  *   node dist/bench/compareCvRuns.js runs/ck-a runs/ck-b:finetune docs/results/x-folds1-6.json+docs/results/x-folds7-10.json
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { pairedPermutationTest } from '../src/eval/significance.js';
-
-interface FoldResult {
-  method: string;
-  fold: number;
-  test: { accuracy: number };
-}
+import { readCvResults } from '../src/train/experiment.js';
+import { meanStd } from '../src/train/metrics.js';
 
 interface Series {
   name: string;
   byFold: Map<number, number>;
-}
-
-function readResults(path: string): FoldResult[] {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
-  if (!existsSync(file)) throw new Error(`${path}: no results.json there`);
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { results?: unknown };
-  if (!Array.isArray(json.results)) throw new Error(`${file}: not a cross-validation results.json (expected results[])`);
-  return json.results as FoldResult[];
 }
 
 function readSeries(arg: string): Series {
@@ -34,7 +20,7 @@ function readSeries(arg: string): Series {
   const [files, method] = colon > 0 ? [arg.slice(0, colon), arg.slice(colon + 1)] : [arg, 'fn2en'];
   const byFold = new Map<number, number>();
   for (const f of files.split('+')) {
-    for (const r of readResults(f)) {
+    for (const r of readCvResults(f).summary.results) {
       if (r.method !== method) continue;
       if (byFold.has(r.fold)) throw new Error(`${arg}: ${method} fold ${r.fold} is in two files`);
       byFold.set(r.fold, r.test.accuracy);
@@ -45,12 +31,10 @@ function readSeries(arg: string): Series {
 }
 
 const pct = (x: number): string => (100 * x).toFixed(2);
-
-function meanStd(xs: readonly number[]): string {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-  return `${pct(m)} ± ${pct(sd)}`;
-}
+const fmtMeanStd = (xs: readonly number[]): string => {
+  const { mean, std } = meanStd(xs);
+  return `${pct(mean)} ± ${pct(std)}`;
+};
 
 const args = process.argv.slice(2);
 if (args.length < 2) {
@@ -61,7 +45,7 @@ try {
   const series = args.map(readSeries);
   for (const s of series) {
     const folds = [...s.byFold.keys()].sort((a, b) => a - b);
-    process.stdout.write(`${s.name}: ${folds.map((f) => `${f}: ${pct(s.byFold.get(f) ?? Number.NaN)}`).join(', ')} → ${meanStd(folds.map((f) => s.byFold.get(f) ?? 0))} over ${folds.length} folds\n`);
+    process.stdout.write(`${s.name}: ${folds.map((f) => `${f}: ${pct(s.byFold.get(f) ?? Number.NaN)}`).join(', ')} → ${fmtMeanStd(folds.map((f) => s.byFold.get(f) ?? 0))} over ${folds.length} folds\n`);
   }
   for (let i = 0; i < series.length; i++) {
     for (let j = i + 1; j < series.length; j++) {

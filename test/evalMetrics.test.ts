@@ -211,7 +211,7 @@ describe('bench/compareCvRuns', () => {
     const dir = mkdtempSync(join(tmpdir(), 'expnet-cvcmp-'));
     const write = (name: string, rows: [string, number, number][]): string => {
       const file = join(dir, name);
-      writeFileSync(file, JSON.stringify({ results: rows.map(([method, fold, accuracy]) => ({ method, fold, test: { accuracy } })) }));
+      writeFileSync(file, JSON.stringify({ labels: ['anger'], results: rows.map(([method, fold, accuracy]) => ({ method, fold, test: { accuracy } })) }));
       return file;
     };
     const a = write('a.json', [1, 2, 3, 4].map((f): [string, number, number] => ['fn2en', f, 1]));

@@ -1,5 +1,5 @@
 /** `expnet eval`: metrics, calibration, mistakes and comparisons of expression models → HTML report + JSON. */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detectFormat } from '../data/detectFormat.js';
@@ -9,7 +9,7 @@ import { evalSplit } from '../eval/evalSplit.js';
 import { distinctModelNames, predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
 import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
 import { readTrainingCurves } from '../eval/trainingLog.js';
-import { DATA_FORMATS, readDataSet, summarise, type CvSummary, type DataFormat } from '../train/experiment.js';
+import { DATA_FORMATS, readCvResults, readDataSet, summarise, type CvSummary, type DataFormat } from '../train/experiment.js';
 
 export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     expnet eval --cv <run dir | results.json> [options]
   Scores expression models on a data set (any layout the readers know, incl. <class>/<image> crop folders):
@@ -51,17 +51,9 @@ function jsonOut(r: BuiltReport): object {
   return { models, ...(r.json.comparison ? { comparison: r.json.comparison } : {}), ...(r.json.cv ? { cv: r.json.cv } : {}) };
 }
 
-function readCv(path: string): { summary: CvSummary; dir: string } {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
-  if (!existsSync(file)) throw new ExpnetError('NOT_FOUND', `--cv ${path}: no results.json there`);
-  const summary = JSON.parse(readFileSync(file, 'utf8')) as CvSummary;
-  if (!Array.isArray(summary.results) || !Array.isArray(summary.labels)) throw new ExpnetError('BAD_INPUT', `${file}: not a cross-validation results.json (expected labels and results[])`);
-  return { summary, dir: dirname(file) };
-}
-
 /** Several runs of one protocol (e.g. methods or folds run separately) as one: same data set, labels and k. */
 function readCvRuns(paths: readonly string[]): { summary: CvSummary; dir: string } {
-  const runs = paths.map(readCv);
+  const runs = paths.map(readCvResults);
   const first = runs[0] as { summary: CvSummary; dir: string };
   const results: CvSummary['results'] = [];
   for (const [i, r] of runs.entries()) {

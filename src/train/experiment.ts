@@ -3,8 +3,8 @@
  * split when it has one) and `crossValidate` (person-independent k folds, every method, every fold).
  * Validation data for model selection is always carved from the training part, never from a test split.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
 import { readCsvManifest } from '../data/csvManifest.js';
@@ -101,6 +101,15 @@ export interface CvSummary {
   precision?: 'fp32' | 'bf16';
   /** Set when --max-time or a stop ended the run inside this fold and method (not recorded; resume continues it). */
   interrupted?: { fold: number; method: Method };
+}
+
+/** A cross-validation run's results.json (a run folder or the file itself), checked; `dir` is the folder holding it. */
+export function readCvResults(path: string): { summary: CvSummary; dir: string } {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
+  if (!existsSync(file)) throw new ExpnetError('NOT_FOUND', `${path}: no results.json there (expected a cross-validation run folder or its results.json)`);
+  const summary = JSON.parse(readFileSync(file, 'utf8')) as CvSummary;
+  if (!Array.isArray(summary.results) || !Array.isArray(summary.labels)) throw new ExpnetError('BAD_INPUT', `${file}: not a cross-validation results.json (expected labels and results[])`);
+  return { summary, dir: dirname(file) };
 }
 
 export function summarise(ds: { name: string; labels: readonly string[] }, k: number, results: MethodFold[]): CvSummary {
