@@ -21,6 +21,8 @@ export interface Sample {
   split?: string;
   /** 8-bit gray pixels, row-major, for CSV sources like FER2013. */
   pixels?: { width: number; height: number; data: Uint8Array };
+  /** Crowd votes per label (FER+, src/data/ferplus.ts): the soft target of distribution training; `label` is their majority. */
+  votes?: Partial<Record<ExpressionLabel, number>>;
 }
 
 /** A data set: samples plus the class order (label index = position in `labels`). */

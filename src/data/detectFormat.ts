@@ -14,7 +14,7 @@ import { OULU_VARIANTS } from './ouluCasia.js';
 import { parseCsvLine } from './parseCsv.js';
 
 /** The data set formats, one per reader (`expnet train|eval|cv --format`). */
-export const DATA_FORMATS = ['ckplus48', 'ckplus', 'fer2013', 'jaffe', 'oulu', 'sfew', 'tfd', 'folder', 'csv'] as const;
+export const DATA_FORMATS = ['ckplus48', 'ckplus', 'fer2013', 'ferplus', 'ferplus7', 'jaffe', 'oulu', 'sfew', 'tfd', 'folder', 'csv'] as const;
 export type DataFormat = (typeof DATA_FORMATS)[number];
 
 /** A detected format and what it was told from (for the user: "sfew (Train/ and Val/ hold expression folders)"). */

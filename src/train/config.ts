@@ -76,6 +76,14 @@ export interface RegressionConfig extends StageConfig {
   data: StageAData;
 }
 
+/**
+ * What teacher fine-tuning and stage (b) fit for images with crowd votes (FER+): 'distribution' = cross-entropy
+ * against the vote distribution (the FER+ paper's best protocol), 'majority' = the majority label. Images
+ * without votes always fit their label; accuracy is always against the label (the majority).
+ */
+export type LabelTargets = 'distribution' | 'majority';
+export const LABEL_TARGETS: readonly LabelTargets[] = ['distribution', 'majority'];
+
 export type StageAData = 'labelled' | 'all';
 export const STAGE_A_DATA: readonly StageAData[] = ['labelled', 'all'];
 /** How a multi-data run's validation score combines its sets (src/train/validation.ts). */
@@ -107,6 +115,8 @@ export interface TrainConfig {
    * counts the same). A run on one data set scores plain accuracy either way.
    */
   selection: Selection;
+  /** Soft (vote distribution) or majority targets for images with crowd votes (LabelTargets). */
+  labelTargets: LabelTargets;
   student: ExpNetConfig;
   teacher: TeacherConfig;
   /** Stage (a): student conv layers regress the frozen teacher's feature map. */
@@ -155,6 +165,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   seed: 1,
   valFraction: 0.1,
   selection: 'mean' as Selection,
+  labelTargets: 'distribution' as LabelTargets,
   student: { ...EXPNET_DEFAULTS },
   teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
   stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true, data: 'all' as StageAData },
@@ -217,6 +228,7 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(Number.isInteger(cfg.seed) && cfg.seed >= 0, 'config.seed', 'an integer ≥ 0', cfg.seed);
   check(cfg.valFraction >= 0 && cfg.valFraction < 1, 'config.valFraction', 'a number in [0, 1)', cfg.valFraction);
   check(SELECTIONS.includes(cfg.selection), 'config.selection', SELECTIONS.join(' or '), cfg.selection);
+  check(LABEL_TARGETS.includes(cfg.labelTargets), 'config.labelTargets', LABEL_TARGETS.join(' or '), cfg.labelTargets);
   check(['l2', 'l1'].includes(cfg.stageA.loss), 'config.stageA.loss', "'l2' or 'l1'", cfg.stageA.loss);
   check(Number.isInteger(cfg.maxSkippedImages) && cfg.maxSkippedImages >= 0, 'config.maxSkippedImages', 'an integer ≥ 0', cfg.maxSkippedImages);
   check(STAGE_A_DATA.includes(cfg.stageA.data), 'config.stageA.data', STAGE_A_DATA.join(' or '), cfg.stageA.data);

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
 import { readCsvManifest } from '../data/csvManifest.js';
+import { readFerPlus } from '../data/ferplus.js';
 import type { DataSet } from '../data/dataSet.js';
 import type { DataFormat } from '../data/detectFormat.js';
 import { readFer2013 } from '../data/fer2013.js';
@@ -42,6 +43,8 @@ export function readDataSet(format: DataFormat, root: string): Promise<DataSet> 
     case 'tfd': return readTfd(root);
     case 'folder': return readImageFolder(root);
     case 'csv': return readCsvManifest(root);
+    case 'ferplus': return readFerPlus(root);
+    case 'ferplus7': return readFerPlus(root, { contempt: false });
   }
 }
 
@@ -75,7 +78,14 @@ export function subset(all: ImageSet, indices: readonly number[]): ImageSet {
   const per = all.shape.channels * all.shape.height * all.shape.width;
   const x = new Float32Array(keep.length * per);
   keep.forEach((p, k) => x.set(all.x.subarray(p * per, (p + 1) * per), k * per));
-  return { x, y: Int32Array.from(keep.map((p) => all.y[p] ?? 0)), sampleIndex: keep.map((p) => all.sampleIndex[p] ?? 0), shape: all.shape, skipped: [] };
+  const out: ImageSet = { x, y: Int32Array.from(keep.map((p) => all.y[p] ?? 0)), sampleIndex: keep.map((p) => all.sampleIndex[p] ?? 0), shape: all.shape, skipped: [] };
+  if (all.soft) {
+    const k = all.soft.length / Math.max(all.y.length, 1);
+    const soft = new Float32Array(keep.length * k);
+    keep.forEach((p, n) => soft.set((all.soft as Float32Array).subarray(p * k, (p + 1) * k), n * k));
+    out.soft = soft;
+  }
+  return out;
 }
 
 /** The training and validation samples of a training split (the carve every run uses for model selection). */

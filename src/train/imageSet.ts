@@ -10,6 +10,7 @@ import { augment, DEFAULT_AUGMENT, type AugmentOptions, type ImageShape } from '
 import type { DataSet } from '../data/dataSet.js';
 import { BatchLoader } from '../data/loader.js';
 import { Rng } from '../data/rng.js';
+import { softTarget } from '../data/ferplus.js';
 
 export interface ImageSet {
   /** N×C×H×W values in [0, 1]. */
@@ -21,6 +22,11 @@ export interface ImageSet {
   shape: ImageShape;
   /** Files that could not be decoded (skipped). */
   skipped: { file: string; reason: string }[];
+  /**
+   * N×K soft targets (rows sum to 1; all 0 for unlabelled faces), when some image has crowd votes (FER+): the
+   * votes normalised over the set's classes, one-hot rows for images without votes. Absent: hard labels only.
+   */
+  soft?: Float32Array;
 }
 
 export const setSize = (s: ImageSet): number => s.y.length;
@@ -30,6 +36,7 @@ export function concatImageSets(sets: readonly ImageSet[]): ImageSet {
   const first = sets[0];
   if (!first) throw new Error('concatImageSets: no sets');
   const x = new Float32Array(sets.reduce((a, s) => a + s.x.length, 0));
+  const soft = concatSoft(sets);
   const y = new Int32Array(sets.reduce((a, s) => a + s.y.length, 0));
   let o = 0;
   let k = 0;
@@ -39,7 +46,27 @@ export function concatImageSets(sets: readonly ImageSet[]): ImageSet {
     o += s.x.length;
     k += s.y.length;
   }
-  return { x, y, sampleIndex: sets.flatMap((s) => s.sampleIndex), shape: first.shape, skipped: sets.flatMap((s) => s.skipped) };
+  return { x, y, sampleIndex: sets.flatMap((s) => s.sampleIndex), shape: first.shape, skipped: sets.flatMap((s) => s.skipped), ...(soft ? { soft } : {}) };
+}
+
+/**
+ * Soft targets of concatenated sets (one class list): each set's own, or one-hot rows from its labels (zeros for
+ * unlabelled faces, y < 0); undefined when no set has any.
+ */
+function concatSoft(sets: readonly ImageSet[]): Float32Array | undefined {
+  const withSoft = sets.find((s) => s.soft);
+  if (!withSoft?.soft) return undefined;
+  const k = withSoft.soft.length / Math.max(withSoft.y.length, 1);
+  const out = new Float32Array(sets.reduce((a, s) => a + s.y.length, 0) * k);
+  let o = 0;
+  for (const s of sets) {
+    if (s.soft) out.set(s.soft, o * k);
+    else s.y.forEach((c, i) => {
+      if (c >= 0) out[(o + i) * k + c] = 1;
+    });
+    o += s.y.length;
+  }
+  return out;
 }
 
 /** Decodes the given samples at the student's input size. */
@@ -74,7 +101,32 @@ export async function loadImageSet(
     x.set(part, o);
     o += part.length;
   }
-  return { x, y: Int32Array.from(ys), sampleIndex: idx, shape, skipped: loader.skippedFiles };
+  const soft = softTargets(dataSet, idx);
+  return { x, y: Int32Array.from(ys), sampleIndex: idx, shape, skipped: loader.skippedFiles, ...(soft ? { soft } : {}) };
+}
+
+/** The soft targets of samples `idx` (ImageSet.soft), or undefined when none of them has votes. */
+function softTargets(dataSet: DataSet, idx: readonly number[]): Float32Array | undefined {
+  if (dataSet.unlabelled || !idx.some((i) => dataSet.samples[i]?.votes !== undefined)) return undefined;
+  const k = dataSet.labels.length;
+  const out = new Float32Array(idx.length * k);
+  idx.forEach((i, n) => {
+    const s = dataSet.samples[i];
+    if (s) softTarget(s, dataSet.labels, out, n * k);
+  });
+  return out;
+}
+
+/**
+ * The training targets of images `idx`: with `soft` and the set's soft targets, an [n, K] float tensor of
+ * probabilities (cross-entropy against the vote distribution); otherwise int64 class indices.
+ */
+export function targetsOf(set: ImageSet, idx: readonly number[], soft: boolean, device: Device = 'cpu'): Tensor {
+  if (!soft || !set.soft) return labelsOf(set, idx, device);
+  const k = set.soft.length / Math.max(set.y.length, 1);
+  const out = new Float32Array(idx.length * k);
+  idx.forEach((i, n) => out.set(set.soft?.subarray(i * k, (i + 1) * k) ?? [], n * k));
+  return tensor(out, [idx.length, k], { device });
 }
 
 /**

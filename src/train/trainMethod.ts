@@ -24,7 +24,7 @@ import { balancePower, type ClassBalance, type Method, type TrainConfig } from '
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
 import { initFaceNet, initStudent } from './initWeights.js';
-import { batchOf, concatImageSets, labelsOf, pickViews, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
+import { batchOf, concatImageSets, pickViews, targetsOf, toTeacherInput, viewBatch, type ImageSet } from './imageSet.js';
 import { withPrecision, type RunContext, type StagePlan } from './runContext.js';
 import { orderFor } from './sampling.js';
 import { scoreBySet, type MixSets } from './validation.js';
@@ -74,6 +74,7 @@ const hasVal = (s: Splits): boolean => s.val.y.length > 0;
 async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device, cacheSet: ImageSet) {
   const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil).to(device);
   const views = cfg.teacher.views;
+  const soft = cfg.labelTargets === 'distribution';
   ctx.reporter.message(`face net: caching the frozen layers (${views} view${views === 1 ? '' : 's'} per training image)`);
   const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
   const train = buildCache(cacheSet, views, cfg.seed, cls, frozen, 64, device);
@@ -91,7 +92,7 @@ async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, c
         model: cls,
         params: cls.trainableParameters(),
         size: splits.train.y.length,
-        batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), labelsOf(splits.train, idx, device)],
+        batch: (idx, rng) => [cachedBatch(train, idx, pickViews(idx.length, views, rng), device), targetsOf(splits.train, idx, soft, device)],
         loss: (f, y) => [crossEntropy(cls.fromFrozen(f), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
         ...(val ? { validate: valAcc } : {}),
         ...(order ? { order } : {}),
@@ -140,7 +141,9 @@ function studentStageB(cfg: TrainConfig, splits: Splits, ctx: RunContext, studen
     size: splits.train.y.length,
     batch: (idx, rng) => {
       const b = batchOf(splits.train, idx, sc.augment ? { ...DEFAULT_AUGMENT, degrade: sc.degrade } : null, rng, sc.augment ? undefined : mirrors(idx.length, rng), device);
-      return [b.x, b.y];
+      if (!(cfg.labelTargets === 'distribution' && splits.train.soft)) return [b.x, b.y];
+      b.y.dispose();
+      return [b.x, targetsOf(splits.train, idx, true, device)];
     },
     loss: (x, y) => [crossEntropy(student.forward(x), y as Tensor, { labelSmoothing: sc.labelSmoothing, ...weight })],
     ...(hasVal(splits) ? { validate: valAcc } : {}),
