@@ -67,8 +67,14 @@ export async function readTfjsWeights(manifestFile: string): Promise<TfjsWeightM
   } catch (cause) {
     throw new ExpnetError('BAD_WEIGHTS', `${manifestFile}: expected JSON, ${(cause as Error).message}`, { cause });
   }
-  const groups = parseTfjsManifest(json, manifestFile);
-  const dir = path.dirname(manifestFile);
+  return readTfjsShards(parseTfjsManifest(json, manifestFile), path.dirname(manifestFile), manifestFile);
+}
+
+/**
+ * Reads and decodes the shards of parsed weight groups (paths relative to `dir`): per group, the shards'
+ * total size must equal what its weights need exactly. `source` names the manifest (or model.json) in errors.
+ */
+export async function readTfjsShards(groups: readonly TfjsManifestGroup[], dir: string, source: string): Promise<TfjsWeightMap> {
   const out: TfjsWeightMap = new Map();
   for (const [g, group] of groups.entries()) {
     const shards: Buffer[] = [];
@@ -77,16 +83,16 @@ export async function readTfjsWeights(manifestFile: string): Promise<TfjsWeightM
       try {
         shards.push(await readFile(shard));
       } catch (cause) {
-        throw new ExpnetError('BAD_WEIGHTS', `${manifestFile}: group ${g} shard '${p}' (${shard}) cannot be read: ${(cause as Error).message}`, { cause });
+        throw new ExpnetError('BAD_WEIGHTS', `${source}: group ${g} shard '${p}' (${shard}) cannot be read: ${(cause as Error).message}`, { cause });
       }
     }
     const bytes = Buffer.concat(shards);
     const need = group.weights.reduce((n, w) => n + tfjsByteLength(w), 0);
     if (bytes.byteLength !== need) {
       const sizes = group.paths.map((p, i) => `${p}=${shards[i]?.byteLength ?? 0}`).join(', ');
-      throw new ExpnetError('BAD_WEIGHTS', `${manifestFile}: group ${g} weights need exactly ${need} bytes but its shards hold ${bytes.byteLength} (${sizes})`);
+      throw new ExpnetError('BAD_WEIGHTS', `${source}: group ${g} weights need exactly ${need} bytes but its shards hold ${bytes.byteLength} (${sizes})`);
     }
-    tfjsDecodeWeights(group.weights, bytes, manifestFile, out);
+    tfjsDecodeWeights(group.weights, bytes, source, out);
   }
   return out;
 }
