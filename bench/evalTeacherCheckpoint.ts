@@ -13,9 +13,9 @@ import { detectFormat } from '../src/data/detectFormat.js';
 import { loadCheckpoint } from '../src/engine/checkpoint.js';
 import { metricsOfProbs } from '../src/train/metrics.js';
 import { FaceNetClassifier } from '../src/nets/faceNetClassifier.js';
-import { createPretrainedFaceNet } from '../src/nets/faceNetWeights.js';
+import { teacherEntry } from '../src/nets/teachers.js';
 import { BASIC7_LABELS, type ExpressionLabel } from '../src/data/labels.js';
-import type { TrainConfig } from '../src/train/config.js';
+import { resolveConfig } from '../src/train/config.js';
 import { loadAll, officialSplit, readDataSet, subset, type DataFormat } from '../src/train/experiment.js';
 import { predictProbs } from '../src/train/featureCache.js';
 import { predictionsToJson } from '../src/eval/predictions.js';
@@ -27,8 +27,8 @@ if (!run || !data) {
   process.stderr.write('usage: evalTeacherCheckpoint <run dir> <data dir> [format]\n');
   process.exit(2);
 }
-const runConfig = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { config: TrainConfig; data?: unknown };
-const cfg = runConfig.config;
+const runConfig = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { config: unknown; data?: unknown };
+const cfg = resolveConfig(runConfig.config); // configs written before the teacher registry resolve to dlib-resnet
 const ds = await readDataSet((format ?? detectFormat(data).format) as DataFormat, data);
 // a multi-data run (config.json's `data` is a list) trains on the 7 basic classes (src/train/dataMix.ts)
 const mix = Array.isArray(runConfig.data) && runConfig.data.length > 1;
@@ -41,9 +41,10 @@ if (test.length < allTest.length) process.stdout.write(`${allTest.length - test.
 const ctx = createRunContext(outDir, { seed: cfg.seed });
 const all = await loadAll({ ...ds, samples: ds.samples }, cfg, ctx);
 const set = subset(all, test);
-const cls = new FaceNetClassifier(await createPretrainedFaceNet(), runLabels.length, cfg.teacher.frozenUntil);
+const teacher = teacherEntry(cfg.teacher.net);
+const cls = new FaceNetClassifier(await teacher.create(), runLabels.length, cfg.teacher.frozenUntil, 0.5, teacher);
 loadCheckpoint(join(run, 'teacher.best.safetensors'), { model: cls });
-const probs = predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x), (x) => cls.forward(x), 64);
+const probs = predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null).x, cfg.teacher.inputSize), (x) => cls.forward(x), 64);
 // truth in the run's label order (the same indices when the run trained on this set alone)
 const truth = Int32Array.from(set.sampleIndex, (i) => runLabels.indexOf(ds.samples[i]?.label as ExpressionLabel));
 const m = metricsOfProbs(truth, probs, runLabels);

@@ -17,6 +17,7 @@ import { describeFailures, launchWorkers } from '../train/distributedLauncher.js
 import { keepCheckpoints, parseKeep } from '../train/keepCheckpoints.js';
 import { DIST_OPTIONS, groupFromArgs, localRankFromEnv, prepareRun, TRAIN_OPTIONS } from './trainArgs.js';
 import { resumeCommand, stopOnSigint, whereStopped } from './trainStop.js';
+import { teacherEntry } from '../nets/teachers.js';
 
 export const TRAIN_HELP = `expnet train --data <dir|csv> [--data <dir|csv> ...] [options]
   Trains on the data set's training split (FER2013: Training; PrivateTest is never read), selects the epoch on
@@ -143,13 +144,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
       labels: run.labels,
       config: run.trained.model.config,
       method: cfg.method,
-      training: { data: run.data, command, seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs } },
+      training: { data: run.data, command, seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs }, ...(cfg.method === 'scratch' ? {} : { teacher: { net: cfg.teacher.net, inputSize: cfg.teacher.inputSize, frozenUntil: cfg.teacher.frozenUntil, target: cfg.stageA.target } }) },
       metrics: run.metrics,
       ...(c ? { calibration: { temperature: c.temperature, eceBefore: c.eceBefore, eceAfter: c.eceAfter } } : {}),
       classFrequencies: run.classFrequencies,
       classPrior: run.classPrior,
       licence: 'weights: MIT (expnet); trained on research data whose terms apply to derived models',
-      provenance: 'expnet FaceNet2ExpNet training; teacher: face-api.js recognition net (public domain, dlib)',
+      provenance: `expnet FaceNet2ExpNet training; teacher: ${cfg.method === 'scratch' ? 'none (trained from scratch)' : teacherEntry(cfg.teacher.net).provenance}`,
       created: new Date().toISOString(),
     });
     ctx.reporter.message(`model saved: ${path}`);

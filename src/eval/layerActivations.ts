@@ -106,7 +106,7 @@ export async function openActivationSource(path: string, studentInput = { size: 
     const classes = shape('model.head.weight')?.[0] ?? 0;
     const cls = new FaceNetClassifier(new FaceNet(), classes);
     loadCheckpoint(path, { model: cls });
-    return faceNetSource(cls.eval(), cls.net, studentInput);
+    return faceNetSource(cls.eval(), cls.net as unknown as FaceNet, studentInput);
   }
   if (shape('model.block1.0.weight')) {
     const heads = [...tensors.keys()].filter((k) => /^model\.head\.\d+\.weight$/.test(k)).sort();

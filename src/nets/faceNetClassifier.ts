@@ -1,29 +1,44 @@
 /**
- * The face net fine-tuned on expression labels (the paper's first step, and its "fine-tune" baseline): the
- * pretrained ResNet up to its last conv block, global average pooling, dropout and a new linear classifier.
- * Blocks up to `frozenUntil` stay frozen, so their output can be computed once and cached.
+ * A face net fine-tuned on expression labels (the paper's first step, and its "fine-tune" baseline): any registry
+ * teacher (src/nets/teachers.ts) up to its last conv feature, global average pooling (`avg`), dropout and a new
+ * linear classifier. Layers up to `frozenUntil` stay frozen, so their output can be computed once and cached; layers
+ * after `avg` (dlib's descriptor, faceres' embedding) are never used and stay frozen too.
+ * The state dict is `net.*` + `head.*` whatever the teacher (checkpoints of dlib runs keep loading).
  */
 import { dropout } from '../engine/functional.js';
 import { Linear } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
 import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
-import { FACE_NET_BLOCKS, type FaceNet, type FaceNetFeature } from './faceNet.js';
+import { ExpnetError } from '../errors.js';
+import { FACE_NET_BLOCKS } from './faceNet.js';
+import type { TeacherNet } from './teachers.js';
+
+/** The dlib ResNet's feature order (the default teacher, and what callers without a registry entry get). */
+const DLIB_FEATURES: readonly string[] = ['input', 'conv32_down', 'pool', ...FACE_NET_BLOCKS.map(([n]) => n), 'avg', 'descriptor'];
+
+export interface TeacherLayout {
+  /** Feature names in forward order ('input' first, then 'avg'); a top-level child named like a feature produces it. */
+  features: readonly string[];
+  /** Channels of `avg`. */
+  pooled: number;
+}
 
 export class FaceNetClassifier extends Module {
   readonly head: Linear;
-  constructor(readonly net: FaceNet, readonly numClasses: number, readonly frozenUntil: FaceNetFeature = 'conv256_down', readonly dropoutP = 0.5) {
+  readonly net: TeacherNet;
+  constructor(net: TeacherNet | Module, readonly numClasses: number, readonly frozenUntil = 'conv256_down', readonly dropoutP = 0.5, readonly layout: TeacherLayout = { features: DLIB_FEATURES, pooled: 256 }) {
     super();
-    this.child('net', net);
-    this.head = this.child('head', new Linear(256, numClasses));
-    net.unfreeze();
-    const frozen = new Set<string>(['conv32_down']);
-    for (const [name] of FACE_NET_BLOCKS) {
-      frozen.add(name);
-      if (name === frozenUntil) break;
-    }
-    for (const [name, p] of net.namedParameters()) if (frozen.has(name.split('.')[0] ?? '')) p.requiresGrad = false;
-    net.fc.freeze();
+    this.net = net as TeacherNet;
+    this.child('net', this.net);
+    this.head = this.child('head', new Linear(layout.pooled, numClasses));
+    const f = layout.features;
+    const last = f.indexOf(frozenUntil);
+    const avg = f.indexOf('avg');
+    if (last <= 0 || last >= avg) throw new ExpnetError('BAD_CONFIG', `teacher: cannot freeze until '${frozenUntil}' (expected one of ${f.slice(1, avg).join(', ')})`);
+    const trainable = new Set(f.slice(last + 1, avg));
+    this.net.unfreeze();
+    for (const [name, p] of this.net.namedParameters()) if (!trainable.has(name.split('.')[0] ?? '')) p.requiresGrad = false;
   }
 
   /** Logits from the frozen part's output (a cached `frozenUntil` feature map). */
@@ -35,11 +50,11 @@ export class FaceNetClassifier extends Module {
   }
 
   /** A feature of the fine-tuned net from a cached `frozenUntil` map (stage a targets). */
-  featureFromFrozen(h: Tensor, layer: FaceNetFeature): Tensor {
+  featureFromFrozen(h: Tensor, layer: string): Tensor {
     return tidy(() => this.net.featuresFrom(h, this.frozenUntil, layer).get(layer) as Tensor);
   }
 
-  /** The frozen part's output for a [N, 3, 150, 150] batch in [0, 1]. */
+  /** The frozen part's output for a [N, 3, S, S] batch in [0, 1]. */
   frozen(x: Tensor): Tensor {
     return this.net.featureAt(x, this.frozenUntil);
   }

@@ -14,7 +14,7 @@ export interface ModelCard {
   labels: string[];
   config: ExpNetConfig;
   method: string;
-  training: { data: string; command: string; seed: number; epochs: Record<string, number>; precision?: 'fp32' | 'bf16' };
+  training: { data: string; command: string; seed: number; epochs: Record<string, number>; precision?: 'fp32' | 'bf16'; teacher?: { net: string; inputSize: number; frozenUntil: string; target: string } };
   metrics: Record<string, number>;
   /**
    * Temperature scaling fitted on the validation carve after training (src/eval/temperature.ts): probabilities

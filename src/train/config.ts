@@ -4,7 +4,7 @@
  */
 import { ExpnetError } from '../errors.js';
 import { EXPNET_DEFAULTS, type ExpNetConfig } from '../nets/expNet.js';
-import type { FaceNetFeature } from '../nets/faceNet.js';
+import { checkTeacherLayer, teacherEntry, type TeacherName } from '../nets/teachers.js';
 import type { OptimizerKind } from '../engine/optim.js';
 import { checkDevice } from '../engine/runtime.js';
 import { PRECISIONS, type Precision } from '../engine/autocast.js';
@@ -49,8 +49,12 @@ export interface StageConfig {
 }
 
 export interface TeacherConfig {
-  /** Blocks up to and including this one stay frozen during fine-tuning (their output is cached). */
-  frozenUntil: FaceNetFeature;
+  /** The face net (src/nets/teachers.ts): 'dlib-resnet' (face-api.js's, the default), 'faceres' (VGGFace2 MobileNet), 'faceres-fp16'. */
+  net: TeacherName;
+  /** Side of the teacher's input in pixels (faces are resized to it); 0 = the net's native size (dlib 150, faceres 224). */
+  inputSize: number;
+  /** Layers up to and including this one stay frozen during fine-tuning (their output is cached); 'auto' = the net's default (dlib conv64_3, faceres conv_pw_11). */
+  frozenUntil: string;
   /** Fine-tune on the expression labels first (the paper's first step). */
   fineTune: boolean;
   /**
@@ -63,8 +67,8 @@ export interface TeacherConfig {
 }
 
 export interface RegressionConfig extends StageConfig {
-  /** The teacher feature the student's conv features regress (the analogue of VGG-Face pool5). */
-  target: FaceNetFeature;
+  /** The teacher feature the student's conv features regress (the analogue of VGG-Face pool5); 'auto' = the net's default (dlib conv256_2, faceres conv_pw_13). */
+  target: string;
   loss: 'l2' | 'l1';
   /** Divide targets by their training-set standard deviation. */
   normalizeTarget: boolean;
@@ -167,8 +171,8 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   selection: 'mean' as Selection,
   labelTargets: 'distribution' as LabelTargets,
   student: { ...EXPNET_DEFAULTS },
-  teacher: { frozenUntil: 'conv64_3' as FaceNetFeature, fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
-  stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'conv256_2' as FaceNetFeature, loss: 'l2' as const, normalizeTarget: true, data: 'all' as StageAData },
+  teacher: { net: 'dlib-resnet' as TeacherName, inputSize: 0, frozenUntil: 'auto', fineTune: true, views: 2, stage: stage({ epochs: 10, lr: 3e-4, augment: false }) },
+  stageA: { ...stage({ epochs: 15, lr: 1e-3, weightDecay: 0, augment: false }), target: 'auto', loss: 'l2' as const, normalizeTarget: true, data: 'all' as StageAData },
   stageB: { ...stage({ epochs: 20, lr: 1e-3, labelSmoothing: 0.1 }), pretrainedLrScale: 0.1 },
   maxTimeSec: 0,
   maxSkippedImages: 5,
@@ -234,6 +238,15 @@ export function resolveConfig(...overrides: readonly unknown[]): TrainConfig {
   check(STAGE_A_DATA.includes(cfg.stageA.data), 'config.stageA.data', STAGE_A_DATA.join(' or '), cfg.stageA.data);
   check(Number.isInteger(cfg.teacher.views) && cfg.teacher.views >= 1, 'config.teacher.views', 'an integer ≥ 1', cfg.teacher.views);
   checkStage(cfg.teacher.stage, 'config.teacher.stage');
+  const teacher = teacherEntry(cfg.teacher.net);
+  check(Number.isInteger(cfg.teacher.inputSize) && (cfg.teacher.inputSize === 0 || cfg.teacher.inputSize >= 32), 'config.teacher.inputSize', 'an integer ≥ 32, or 0 for the net\'s own size', cfg.teacher.inputSize);
+  if (cfg.teacher.inputSize === 0) cfg.teacher.inputSize = teacher.inputSize;
+  if (cfg.teacher.frozenUntil === 'auto') cfg.teacher.frozenUntil = teacher.defaultFrozen;
+  if (cfg.stageA.target === 'auto') cfg.stageA.target = teacher.defaultTarget;
+  checkTeacherLayer(teacher, cfg.teacher.frozenUntil, 'config.teacher.frozenUntil');
+  checkTeacherLayer(teacher, cfg.stageA.target, 'config.stageA.target');
+  const f = teacher.features;
+  check(f.indexOf(cfg.stageA.target) > f.indexOf(cfg.teacher.frozenUntil) || cfg.method !== 'fn2en', 'config.stageA.target', `a layer after teacher.frozenUntil (${cfg.teacher.frozenUntil}): stage (a) regresses the fine-tuned layers`, cfg.stageA.target);
   checkStage(cfg.stageA, 'config.stageA');
   checkStage(cfg.stageB, 'config.stageB');
   check(cfg.stageB.pretrainedLrScale > 0, 'config.stageB.pretrainedLrScale', 'a positive number', cfg.stageB.pretrainedLrScale);

@@ -17,9 +17,8 @@ import type { Device, Tensor } from '../engine/tensor.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
 import type { Rng } from '../data/rng.js';
 import { ExpNet, type ExpNetConfig } from '../nets/expNet.js';
-import type { FaceNet } from '../nets/faceNet.js';
 import { FaceNetClassifier } from '../nets/faceNetClassifier.js';
-import { createPretrainedFaceNet } from '../nets/faceNetWeights.js';
+import { teacherEntry, type TeacherNet } from '../nets/teachers.js';
 import { balancePower, type ClassBalance, type Method, type TrainConfig } from './config.js';
 import { accuracyOf, buildCache, cachedBatch, mapCache, predictProbs, type FeatureCache } from './featureCache.js';
 import { fitStage, type StageResult } from './fitStage.js';
@@ -71,12 +70,15 @@ const mirrors = (n: number, rng: Rng): number[] => pickViews(n, 2, rng);
 const hasVal = (s: Splits): boolean => s.val.y.length > 0;
 
 /** `cacheSet`: the images whose frozen features are cached — the labelled training images first (fine-tuning uses those), then any unlabelled ones for stage (a). */
-async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: FaceNet, device: Device, cacheSet: ImageSet) {
-  const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil).to(device);
+async function trainTeacher(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet: TeacherNet, device: Device, cacheSet: ImageSet) {
+  const entry = teacherEntry(cfg.teacher.net);
+  const cls = new FaceNetClassifier(teacherNet, classes, cfg.teacher.frozenUntil, 0.5, entry).to(device);
+  const size = cfg.teacher.inputSize;
   const views = cfg.teacher.views;
   const soft = cfg.labelTargets === 'distribution';
-  ctx.reporter.message(`face net: caching the frozen layers (${views} view${views === 1 ? '' : 's'} per training image)`);
-  const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x));
+  const per = entry.shape(cfg.teacher.frozenUntil, size).reduce((a, b) => a * b, 1);
+  ctx.reporter.message(`face net ${entry.name} at ${size} px: caching the frozen layers up to ${cfg.teacher.frozenUntil} (${views} view${views === 1 ? '' : 's'} per training image, ${((per * 4 * views * cacheSet.y.length) / 2 ** 30).toFixed(1)} GiB)`);
+  const frozen = (x: Tensor): Tensor => cls.frozen(toTeacherInput(x, size));
   const train = buildCache(cacheSet, views, cfg.seed, cls, frozen, 64, device);
   const val = hasVal(splits) ? buildCache(splits.val, 1, cfg.seed, cls, frozen, 64, device) : null;
   const valAcc = () =>
@@ -190,7 +192,7 @@ export function stagePlan(cfg: TrainConfig, images: number, stageAImages = image
  * Trains one method on a training split (with validation data for model selection) and returns the
  * trained model. `classes` is the number of labels; `teacherNet` defaults to face-api's pretrained ResNet.
  */
-export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: FaceNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
+export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunContext, classes: number, teacherNet?: TeacherNet, hooks: TrainHooks = {}): Promise<TrainedModel> {
   const device = checkDevice(cfg.device, 'config.device'); // before any work: a missing GPU is a config error
   ctx = withPrecision(ctx, resolvePrecision(cfg.precision, device, 'config.precision').precision);
   const studentInit = readStudentInit(cfg, { ...cfg.student, numClasses: classes }); // a bad file fails now, not after the teacher's training
@@ -208,7 +210,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
     return studentResult(cfg.method, student, splits, stages);
   }
   // A caller's teacher net is moved to `device` in place.
-  const faceNet = teacherNet ?? (await createPretrainedFaceNet());
+  const faceNet = teacherNet ?? (await teacherEntry(cfg.teacher.net).create());
   if (cfg.init.faceNet) {
     try {
       ctx.reporter.message(`face net: ${initFaceNet(faceNet, cfg.init.faceNet)} tensors from ${cfg.init.faceNet}`);
@@ -224,7 +226,7 @@ export async function trainMethod(cfg: TrainConfig, splits: Splits, ctx: RunCont
   if (teacher.stage) stages['teacher'] = teacher.stage;
   const { cls } = teacher;
   const predict = (set: ImageSet): Float32Array[] =>
-    predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null, undefined, device).x), (x) => cls.forward(x), 64);
+    predictProbs(set.y.length, cls, (i) => toTeacherInput(batchOf(set, i, null, null, undefined, device).x, cfg.teacher.inputSize), (x) => cls.forward(x), 64);
   if (cfg.method === 'fn2en' && !teacher.stage?.interrupted) hooks.onTeacher?.({ predict, valAccuracy: teacher.valAccuracy, stages: { ...stages } });
   if (cfg.method === 'finetune' || teacher.stage?.interrupted) {
     return { method: cfg.method, model: cls, predict, valAccuracy: teacher.valAccuracy, stages, interrupted: teacher.stage?.interrupted ?? false, dispose: disposeTeacher };
