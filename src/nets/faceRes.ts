@@ -10,7 +10,7 @@
  * pool is global). Normalisation inside the module, as Human's `faceres.enhance` does it: × 255, nothing else
  * (no mean, no std; Human's resize to 224 is the caller's job).
  */
-import { relu, relu6 } from '../engine/functional.js';
+import { relu } from '../engine/functional.js';
 import { Conv2d, Linear } from '../engine/layers.js';
 import { Module } from '../engine/module.js';
 import { tidy } from '../engine/scope.js';
@@ -110,7 +110,7 @@ export class FaceRes extends Module {
       const name = FACE_RES_FEATURES[i] as FaceResFeature;
       if (name === 'avg') h = h.mean([2, 3]);
       else if (name === 'feats') h = tidy(() => relu(this.feats.forward(h)));
-      else h = tidy(() => relu6((this.convs[i - 1] as Conv2d).forward(h)));
+      else h = tidy(() => (this.convs[i - 1] as Conv2d).forward(h).clamp(0, 6)); // = relu6; libtorch 1.13 has no bf16 CPU backward for relu6
       out.set(name, h);
     }
     return out;
