@@ -10,8 +10,11 @@
  * Rounds interleave the implementations (order rotated each round) for each net and thread count; prints
  * images/s, ratios against PyTorch at the same precision and bf16/fp32 speed-ups, conv GFLOP/s against the
  * measured float32 / bfloat16 matmul peaks, first-step losses and peak RSS.
- * Usage: node --import tsx bench/train-throughput.ts [--nets reference,student] [--precisions fp32,bf16,bf16cl]
+ * With --faceres, also the faceres teacher's top-block fine-tuning, a depthwise conv and its frozen forward, expnet
+ * only (trainBenchFaceRes.ts); --nets none skips the PyTorch comparison (and the peer).
+ * Usage: node --import tsx bench/train-throughput.ts [--nets reference,student|none] [--precisions fp32,bf16,bf16cl]
  *        [--steps 24] [--warmup 3] [--repeats 3] [--threads 1,2] [--batch N] [--seed 1] [--no-eager] [--python /usr/bin/python3]
+ *        [--faceres] [--faceres-batch 32] [--faceres-steps 6]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +24,7 @@ import {
   type Optimizer, type RawTensor, type Tensor,
 } from '../src/engine/index.js';
 import { measureSgemmPeak } from './sgemm-peak.js';
+import { benchFaceRes } from './trainBenchFaceRes.js';
 import { BENCH_NETS, buildModel, convForwardFlops, DEFAULT_BATCH, initialState, STUDENT_CONFIG, type BenchModel, type BenchNet } from './trainBenchNets.js';
 import { num, Peer } from './trainBenchPeer.js';
 
@@ -43,7 +47,7 @@ function listFlag<T extends string>(name: string, fallback: string, allowed: rea
   return v as T[];
 }
 const opts = {
-  nets: listFlag<BenchNet>('--nets', 'reference,student', BENCH_NETS),
+  nets: flag('--nets', '') === 'none' ? [] : listFlag<BenchNet>('--nets', 'reference,student', BENCH_NETS),
   precisions: listFlag<Precision>('--precisions', 'fp32,bf16,bf16cl', ['fp32', 'bf16', 'bf16cl']),
   steps: intFlag('--steps', 24),
   warmup: Math.max(1, intFlag('--warmup', 3)),
@@ -54,6 +58,9 @@ const opts = {
   lr: 1e-3,
   eager: !argv.includes('--no-eager'),
   python: flag('--python', '/usr/bin/python3'),
+  faceres: argv.includes('--faceres'),
+  faceresBatch: intFlag('--faceres-batch', 32),
+  faceresSteps: intFlag('--faceres-steps', 6),
 };
 const batchOf = (net: BenchNet): number => opts.batch ?? DEFAULT_BATCH[net];
 
@@ -241,6 +248,14 @@ async function main(): Promise<void> {
   if (opts.steps < 1) throw new Error('--steps must be at least 1');
   console.log(`train-throughput: nets ${opts.nets.join(',')}, precisions ${opts.precisions.join(',')}, steps ${opts.steps} (+${opts.warmup} warm-up) × repeats ${opts.repeats}, ` +
     `threads ${opts.threads.join(',')}, seed ${opts.seed}, OMP_WAIT_POLICY=${process.env['OMP_WAIT_POLICY']}; native bf16 CPU: ${cpuHasNativeBf16()}; load average at start ${load()}`);
+  if (opts.nets.length > 0) await benchPeerNets();
+  if (opts.faceres) {
+    benchFaceRes({ precisions: opts.precisions, threads: opts.threads, steps: opts.faceresSteps, warmup: Math.min(opts.warmup, 2), repeats: opts.repeats, batch: opts.faceresBatch, seed: opts.seed });
+    console.log(`load average at end ${load()}`);
+  }
+}
+
+async function benchPeerNets(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'expnet-train-throughput-'));
   const peer = new Peer(opts.python, path.join(packageRoot(), 'bench', 'train_throughput_peer.py'));
   try {

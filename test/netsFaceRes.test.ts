@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { cat, liveTensors, noGrad, rand, tensor, type Tensor } from '../src/engine/index.js';
+import { autocast, cat, liveTensors, noGrad, rand, tensor, type Tensor } from '../src/engine/index.js';
 import { ExpnetError } from '../src/errors.js';
 import type { TfjsGraphModel } from '../src/formats/tfjs/tfjsGraphModel.js';
 import { FACE_RES_FEATURES, FaceRes, faceResShape, type FaceResFeature } from '../src/nets/faceRes.js';
@@ -125,6 +125,19 @@ describe('faceres: locating and checking the graph model', () => {
     });
     net.dispose();
   });
+});
+
+test('the top block trains under bf16 autocast (ReLU6 as clamp: libtorch 1.13 lacks a bf16 CPU relu6 backward)', () => {
+  const net = new FaceRes().train();
+  const h = rand([2, 512, 14, 14]);
+  const loss = autocast({ dtype: 'bfloat16' }, () => (net.featuresFrom(h, 'conv_pw_11', 'avg').get('avg') as Tensor).mean());
+  loss.backward();
+  const g = net.convs[FACE_RES_FEATURES.indexOf('conv_dw_12') - 1]?.weight.grad;
+  assert.ok(g, 'conv_dw_12 has a gradient');
+  const size = g.abs().sum();
+  assert.ok(Number.isFinite(size.item()) && size.item() > 0);
+  for (const t of [h, loss, g, size]) t.dispose();
+  net.dispose();
 });
 
 describe('faceres-deep: port vs the graph model in tfjs-wasm', () => {

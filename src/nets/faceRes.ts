@@ -110,8 +110,7 @@ export class FaceRes extends Module {
       const name = FACE_RES_FEATURES[i] as FaceResFeature;
       if (name === 'avg') h = h.mean([2, 3]);
       else if (name === 'feats') h = tidy(() => relu(this.feats.forward(h)));
-      // ReLU6 as clamp: libtorch's hardtanh has no bfloat16 backward on the CPU (bf16 fine-tuning), clamp has
-      else h = tidy(() => (this.convs[i - 1] as Conv2d).forward(h).clamp(0, 6));
+      else h = tidy(() => (this.convs[i - 1] as Conv2d).forward(h).clamp(0, 6)); // = relu6; libtorch 1.13 has no bf16 CPU backward for relu6
       out.set(name, h);
     }
     return out;

