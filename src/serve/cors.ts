@@ -26,3 +26,11 @@ export function installCors(app: FastifyInstance, options: CorsOptions): void {
     strictPreflight: false,
   });
 }
+
+/** The headers @fastify/cors puts on a simple answer, for answers sent before its hook runs (badUrl.ts). */
+export function corsHeaders(options: CorsOptions, origin: string | undefined): Record<string, string> {
+  const expose = { 'access-control-expose-headers': EXPOSED_HEADERS.join(', ') };
+  if (options.origins === '*') return { 'access-control-allow-origin': '*', ...expose };
+  if (origin !== undefined && options.origins.includes(origin)) return { 'access-control-allow-origin': origin, vary: 'Origin', ...expose };
+  return { vary: 'Origin' };
+}

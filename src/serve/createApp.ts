@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchema } from 'fastify';
 import { apiKeyChecker } from './apiKeys.js';
+import { frameworkErrorHandler } from './badUrl.js';
 import { clientErrorHandler } from './clientError.js';
 import { retryAfter, type ServeContext, type ServeRecognizer } from './context.js';
 import { installCors } from './cors.js';
@@ -21,6 +22,7 @@ import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { resolveServeOptions, type ServeOptions } from './options.js';
+import { requestLogger } from './requestLog.js';
 import { other, schemaError, unauthorized } from './routeSchemas.js';
 import { Uploads } from './uploads.js';
 
@@ -46,8 +48,16 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
   /** Requests between their headers and the end of their response, and who waits for them all to end. */
   let inFlight = 0;
   const drained: (() => void)[] = [];
+  const checkKey = apiKeyChecker(opts.apiKeys);
+  const sendError = (reply: FastifyReply, e: HttpError): FastifyReply => {
+    metrics.error(e.code);
+    if (e.status >= 500 && e.code === 'INTERNAL') reply.log.error({ err: e.cause }, 'internal error');
+    for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+    return reply.code(e.status).type('application/json; charset=utf-8').send(e.body());
+  };
   const app = Fastify({
-    logger: opts.logger,
+    logger: requestLogger(opts.logger),
+    frameworkErrors: frameworkErrorHandler(opts, checkKey, sendError),
     bodyLimit: opts.bodyLimit,
     requestTimeout: opts.bodyTimeoutMs,
     return503OnClosing: false,
@@ -56,13 +66,12 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
     http: { requestTimeout: opts.bodyTimeoutMs, headersTimeout: opts.headersTimeoutMs, connectionsCheckingInterval: opts.timeoutCheckMs, maxHeaderSize: opts.maxHeaderBytes },
   });
 
-  const sendError = (reply: FastifyReply, e: HttpError): FastifyReply => {
-    metrics.error(e.code);
-    if (e.status >= 500 && e.code === 'INTERNAL') reply.log.error({ err: e.cause }, 'internal error');
-    for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
-    return reply.code(e.status).type('application/json; charset=utf-8').send(e.body());
-  };
   app.setErrorHandler((err, _req, reply) => sendError(reply, toHttpError(err)));
+  // No body is parsed outside /v1 (its plugin has its own bounded parsers): fastify's default JSON parser would
+  // JSON.parse a body sent to any path, /healthz and unknown ones included, before a key is checked. Bodies
+  // here are read up to bodyLimit and dropped.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
 
   app.addHook('onRequest', async (req, reply) => {
@@ -99,7 +108,6 @@ export function createApp(recognizer: ServeRecognizer, options: ServeOptions = {
   // run in the order of registration: the CORS hook before the key check, so 401s carry the CORS headers.
   registerOpenApi(app, opts, recognizer.labels, packageVersion());
   if (opts.cors !== false) installCors(app, opts.cors);
-  const checkKey = apiKeyChecker(opts.apiKeys);
   app.after(() => {
     app.addHook('onRequest', async (req) => {
       if (opts.apiKeys.length === 0 || req.method === 'OPTIONS' || ALWAYS_OPEN.has(req.url.split('?')[0] ?? '')) return;

@@ -14,7 +14,8 @@ import type { ImageResult } from '../infer/recognizer.js';
 import { ExpnetError } from '../errors.js';
 import { overloaded, retryAfter, runJob, type ServeContext } from './context.js';
 import { HttpError, toHttpError, type ErrorBody } from './httpError.js';
-import { checkImage, parseJsonImage, readUploads, type Upload } from './readUploads.js';
+import { readJsonImage } from './jsonImage.js';
+import { checkImage, readUploads, type Upload } from './readUploads.js';
 import { BODY_BATCH, BODY_IMAGE, binary, QUERY_BATCH, QUERY_DETECT, ref, unauthorized, uploadErrors } from './routeSchemas.js';
 import { Uploads } from './uploads.js';
 
@@ -63,13 +64,16 @@ export function detectRoutes(ctx: ServeContext) {
   return async function v1(app: FastifyInstance): Promise<void> {
     app.removeAllContentTypeParsers();
     for (const type of [IMAGE_TYPES, 'application/octet-stream']) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
-    // base64 is 4/3 of the bytes; the decoded image is checked against bodyLimit again.
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.ceil(bodyLimit / 3) * 4 + 4096 }, (_req, text, done) => {
-      try {
-        done(null, parseJsonImage(String(text)));
-      } catch (err) {
-        done(err as Error);
-      }
+    // base64 is 4/3 of the bytes; the decoded image is checked against bodyLimit again. The body is scanned as
+    // it streams in (jsonImage.ts), never JSON.parse'd or joined whole, so no JSON body blocks the server.
+    const jsonLimit = Math.ceil(bodyLimit / 3) * 4 + 4096;
+    app.addContentTypeParser('application/json', (req, payload, done) => {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > jsonLimit) return done(new HttpError(413, 'TOO_LARGE', `the JSON body is over the limit of ${jsonLimit} bytes`));
+      readJsonImage(payload, jsonLimit, Number.isSafeInteger(length) ? length : 0).then(
+        (image) => done(null, image),
+        (err: unknown) => done(err as Error),
+      );
     });
     await app.register(multipart, { throwFileSizeLimit: true, limits: { fileSize: bodyLimit } });
 

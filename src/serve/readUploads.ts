@@ -9,6 +9,9 @@ import type { FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { formatProblem } from '../data/imageFormats.js';
 import { HttpError } from './httpError.js';
+import { isJsonImage } from './jsonImage.js';
+
+export { parseJsonImage, type JsonImage } from './jsonImage.js';
 
 export interface Upload {
   /** The multipart file name (or field name), 'body' for a raw body. */
@@ -62,36 +65,6 @@ async function multipartUploads(req: FastifyRequest, limits: UploadLimits): Prom
   }
   return out;
 }
-
-/** A JSON body `{ "image": "<base64>", "name"?: "a.png" }` (a `data:image/…;base64,` prefix is allowed). */
-export interface JsonImage {
-  readonly json: true;
-  readonly image: Buffer;
-  readonly name: string;
-}
-
-const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
-/** The JSON content-type parser's work: text → JsonImage, or 400 BAD_JSON naming what is wrong. */
-export function parseJsonImage(text: string): JsonImage {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, 'BAD_JSON', `the JSON body does not parse: ${(err as Error).message}`, {}, { cause: err });
-  }
-  const o = body as { image?: unknown; name?: unknown } | null;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(400, 'BAD_JSON', 'the JSON body must be an object { "image": "<base64>" }');
-  const extra = Object.keys(o).filter((k) => k !== 'image' && k !== 'name');
-  if (extra.length > 0) throw new HttpError(400, 'BAD_JSON', `unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected "image" and optionally "name")`);
-  if (typeof o.image !== 'string') throw new HttpError(400, 'BAD_JSON', `"image" must be a base64 string, got ${o.image === undefined ? 'nothing' : typeof o.image}`);
-  if (o.name !== undefined && typeof o.name !== 'string') throw new HttpError(400, 'BAD_JSON', `"name" must be a string, got ${typeof o.name}`);
-  const b64 = o.image.replace(/^data:[\w.+/-]*;base64,/, '').replace(/\s+/g, '');
-  if (!BASE64.test(b64)) throw new HttpError(400, 'BAD_JSON', '"image" is not base64 (A–Z, a–z, 0–9, +/ or -_, = padding)');
-  return { json: true, image: Buffer.from(b64, 'base64'), name: (o.name ?? 'image').slice(0, 200) || 'image' };
-}
-
-const isJsonImage = (b: unknown): b is JsonImage => typeof b === 'object' && b !== null && (b as { json?: unknown }).json === true;
 
 /** At least one file part (empty ones included), a non-empty raw body or JSON image, or 400 NO_IMAGE. */
 export async function readUploads(req: FastifyRequest, limits: UploadLimits): Promise<Upload[]> {
