@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -170,6 +170,91 @@ describe('malformed inputs: CLI and library (issue 17)', () => {
       assert.ok(existsSync(join(dir, 'run-nan')));
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A uid to drop to: root reads folders whatever their mode, so the chmod 000 check runs as nobody (setpriv). */
+const dropTo = ((): string[] | string => {
+  if (process.getuid?.() !== 0) return [];
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
+  return r.status === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : 'running as root without setpriv: a chmod 000 folder stays readable, cannot check';
+})();
+
+describe('predict: only regular files are read; unreadable entries are rows (issue 30)', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'expnet-entries-'));
+    for (const d of ['in/locked', 'in/ok']) mkdirSync(join(root, d), { recursive: true });
+    for (const f of ['in/ok/a.png', 'in/locked/b.png', 'in/z.png']) copyFileSync(join(packageRoot(), 'examples', 'astronaut.png'), join(root, f));
+    assert.equal(spawnSync('mkfifo', [join(root, 'in', 'pipe.png')]).status, 0, 'mkfifo');
+    symlinkSync('loop.png', join(root, 'in', 'loop.png'));
+    writeFileSync(join(root, 'in', 'denied.png'), readFileSync(join(packageRoot(), 'examples', 'astronaut.png')));
+    chmodSync(join(root, 'in', 'denied.png'), 0o000);
+    chmodSync(join(root, 'in', 'locked'), 0o000);
+    chmodSync(root, 0o755);
+  });
+  after(() => {
+    if (!root) return;
+    chmodSync(join(root, 'in', 'locked'), 0o755);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const asNobody = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const [cmd, ...pre] = dropTo as string[];
+    return cmd === undefined ? cli(args) : spawnSync(cmd, [...pre, process.execPath, ...process.execArgv, main, ...args], { encoding: 'utf8', env: { ...process.env, EXPNET_NUM_THREADS: '1' }, timeout: 180_000 });
+  };
+
+  test('a chmod 000 sub-folder and file are error rows, the readable images are processed (exit 4, no stack)', { skip: typeof dropTo === 'string' ? dropTo : false }, () => {
+    const r = asNobody(['predict', join(root, 'in'), '--jsonl']);
+    noStack(r.stderr);
+    assert.equal(r.status, 4, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; error?: string; faces: unknown[] });
+    const by = new Map(rows.map((x) => [x.input.slice(root.length + 4), x]));
+    assert.match(by.get('locked')?.error ?? '', /cannot read folder: permission denied/);
+    assert.match(by.get('denied.png')?.error ?? '', /permission denied/);
+    assert.equal(by.get('ok/a.png')?.faces.length, 1);
+    assert.equal(by.get('z.png')?.faces.length, 1);
+    // the glob form finds the readable matches
+    const g = asNobody(['predict', `${root}/in/**/*.png`, '--jsonl']);
+    assert.match(g.stdout, /ok\/a\.png/);
+    assert.doesNotMatch(g.stderr, /no match/);
+  });
+
+  test('a FIFO in a folder does not hang predict; named, FIFO and symlink loop are rows with their reason', () => {
+    const dir = cli(['predict', join(root, 'in', 'ok'), join(root, 'in', 'z.png'), join(root, 'in', 'pipe.png'), join(root, 'in', 'loop.png'), '--jsonl']);
+    assert.notEqual(dir.status, null, 'predict hung on the FIFO');
+    const rows = dir.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; error?: string });
+    assert.match(rows.find((x) => x.input.endsWith('pipe.png'))?.error ?? '', /not a regular file \(a FIFO\)/);
+    assert.match(rows.find((x) => x.input.endsWith('loop.png'))?.error ?? '', /symlink loop/);
+    assert.equal(rows.filter((x) => x.error === undefined).length, 2);
+    const walk = cli(['predict', root, '--jsonl']);
+    assert.notEqual(walk.status, null, 'predict hung on the FIFO');
+    assert.match(walk.stdout, /z\.png/);
+  });
+
+  test('--annotate: an existing file is a usage error; copies are written atomically and never re-read as inputs', () => {
+    const file = join(root, 'in', 'z.png');
+    const u = cli(['predict', file, '--annotate', file]);
+    assert.equal(u.status, 2, u.stderr);
+    assert.match(u.stderr, /--annotate .*expected a folder/);
+    const out = join(root, 'in', 'ok', 'annotated');
+    for (let k = 0; k < 2; k++) {
+      const r = cli(['predict', join(root, 'in', 'ok'), '--annotate', out, '--jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim().split('\n').length, 1, `run ${k + 1} read its own annotated copies:\n${r.stdout}`);
+    }
+    assert.deepEqual(readdirSync(out), ['a.annotated.png']);
+  });
+
+  test('control characters in a file name do not reach the terminal raw', () => {
+    const evil = join(root, 'in', 'ok', 'x\x1b[2Jy.png');
+    copyFileSync(join(root, 'in', 'z.png'), evil);
+    try {
+      const r = cli(['predict', evil, join(root, 'missing\x07.png')]);
+      assert.doesNotMatch(r.stdout + r.stderr, /[\x07\x1b]/);
+      assert.match(r.stdout, /x\\x1b\[2Jy\.png/);
+    } finally {
+      rmSync(evil);
     }
   });
 });

@@ -100,7 +100,7 @@ export class ScriptedRecognizer implements ServeRecognizer {
     this.running++;
     await new Promise((r) => setTimeout(r, this.delayMs));
     this.running--;
-    const { width, height } = typeof input === 'object' && !Buffer.isBuffer(input) ? input : { width: 0, height: 0 };
+    const { width, height } = typeof input === 'object' && !(input instanceof Uint8Array) ? input : { width: 0, height: 0 };
     const expressions = Object.fromEntries(LABELS.map((l) => [l, l === 'happy' ? 1 : 0]));
     return { input: 'x', width, height, faces: [{ box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.9, landmarks: [], expressions, label: 'happy', confidence: 1 }] };
   }

@@ -28,15 +28,33 @@ export function roundNumbers<T>(value: T, decimals: number | null): T {
   return walk(value) as T;
 }
 
-/** The JSON document: labels, then one entry per input (failed ones carry `error`). */
-export function jsonDocument(labels: readonly string[], outcomes: readonly Outcome[], o: { decimals: number | null; landmarks: boolean }): string {
-  const results = outcomes.map((x) => {
-    if (x.error !== undefined) return { input: x.file, error: x.error, faces: [] };
-    const faces = x.result.faces.map((f): Partial<Face> => (o.landmarks ? f : { box: f.box, score: f.score, expressions: f.expressions, label: f.label, confidence: f.confidence }));
-    return { ...x.result, faces };
-  });
-  return JSON.stringify(roundNumbers({ labels, results }, o.decimals)) + '\n';
+export interface JsonOptions {
+  decimals: number | null;
+  landmarks: boolean;
 }
+
+/** One input's JSON entry (failed ones carry `error` and no faces). */
+function jsonEntry(x: Outcome, o: JsonOptions): object {
+  if (x.error !== undefined) return { input: x.file, error: x.error, faces: [] };
+  const faces = x.result.faces.map((f): Partial<Face> => (o.landmarks ? f : { box: f.box, score: f.score, expressions: f.expressions, label: f.label, confidence: f.confidence }));
+  return { ...x.result, input: x.file, faces };
+}
+
+/** The JSON document: labels, then one entry per input (failed ones carry `error`). */
+export function jsonDocument(labels: readonly string[], outcomes: readonly Outcome[], o: JsonOptions): string {
+  return jsonHead(labels) + outcomes.map((x, i) => jsonItem(x, i, o)).join('') + JSON_TAIL;
+}
+
+/** The document streamed: its head, one item per input as it is done, the tail (an interrupted run keeps its rows). */
+export const jsonHead = (labels: readonly string[]): string => `{"labels":${JSON.stringify(labels)},"results":[\n`;
+export const jsonItem = (x: Outcome, index: number, o: JsonOptions): string => `${index > 0 ? ',' : ''}${JSON.stringify(roundNumbers(jsonEntry(x, o), o.decimals))}\n`;
+export const JSON_TAIL = ']}\n';
+
+/** A JSON Lines row: one input per line, as `--jsonl` streams it and `--resume` reads it back. */
+export const jsonLine = (x: Outcome, o: JsonOptions): string => `${JSON.stringify(roundNumbers(jsonEntry(x, o), o.decimals))}\n`;
+
+/** Control characters (a terminal's escape sequences) in a file name, shown as \xNN instead of reaching the terminal. */
+export const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -76,14 +94,15 @@ function tableLine(cells: readonly string[], fileWidth: number): string {
 
 /** Table lines of one input (no face and errors get a line too). */
 export function tableRows(x: Outcome, fileWidth: number): string {
-  if (x.error !== undefined) return tableLine([x.file, '–', `error: ${x.error}`], fileWidth);
-  if (x.result.faces.length === 0) return tableLine([x.file, '0', 'no face found'], fileWidth);
+  const file = printable(x.file);
+  if (x.error !== undefined) return tableLine([file, '–', `error: ${printable(x.error)}`], fileWidth);
+  if (x.result.faces.length === 0) return tableLine([file, '0', 'no face found'], fileWidth);
   return x.result.faces
     .map((f, i) => {
       const b = f.box;
       const next = Object.entries(f.expressions).sort((a, c) => c[1] - a[1]).slice(1, 3).map(([l, p]) => `${l} ${pct(p)}`).join(', ');
       const box = `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}×${Math.round(b.height)}`;
-      return tableLine([x.file, String(i + 1), box, f.label, pct(f.confidence), next], fileWidth);
+      return tableLine([file, String(i + 1), box, f.label, pct(f.confidence), next], fileWidth);
     })
     .join('');
 }

@@ -2,8 +2,8 @@
  * The model files a Recognizer needs, in one folder (default: the bundled `models/`): the face detector and
  * landmark nets exported from face-api.js's weights, the SSD anchors, and an expression model with its card.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExpnetError } from '../errors.js';
 import { modelLabels, type ExpressionLabel } from '../data/labels.js';
@@ -51,9 +51,35 @@ function need(path: string, what: string): string {
   return path;
 }
 
+/** The expression models of a folder: the base names of its .onnx files with a card (.json) beside them. */
+export function expressionModels(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith('.onnx') && n !== DETECTOR_FILE && n !== LANDMARKS_FILE && names.includes(`${n.slice(0, -5)}.json`)).map((n) => n.slice(0, -5)).sort();
+}
+
+/** True when `model` names a file (a path or an .onnx name) rather than a model of the folder. */
+const isModelFile = (model: string): boolean => model.endsWith('.onnx') || model.includes('/') || model.includes(sep);
+
+/**
+ * The model files: the detector, landmark net and anchors from `modelDir` (default: the bundled models); the
+ * expression model `expressionModel` from there by name, or from a file (`runs/x/model.onnx`, its card the
+ * .json beside it). An unknown name is a usage error that lists the folder's models.
+ */
 export function loadBundle(modelDir?: string, expressionModel = DEFAULT_EXPRESSION_MODEL): ModelBundle {
   const dir = modelDir ?? bundledModelDir();
-  const cardPath = need(join(dir, `${expressionModel}.json`), `the card of expression model '${expressionModel}'`);
+  const file = isModelFile(expressionModel);
+  const onnx = file ? resolve(expressionModel.endsWith('.onnx') ? expressionModel : `${expressionModel}.onnx`) : join(dir, `${expressionModel}.onnx`);
+  if (!file && !existsSync(join(dir, `${expressionModel}.json`))) {
+    const known = expressionModels(dir);
+    throw new ExpnetError('BAD_CONFIG', `no expression model '${expressionModel}' in ${dir}; ${known.length > 0 ? `available: ${known.join(', ')}` : 'it holds none'} (or give an .onnx file with its .json card beside it)`);
+  }
+  if (file && !existsSync(onnx)) throw new ExpnetError('NOT_FOUND', `expression model ${expressionModel}: no such file`);
+  const cardPath = need(`${onnx.slice(0, -5)}.json`, `the card of expression model '${expressionModel}' (the .json beside the .onnx)`);
   const card = JSON.parse(readFileSync(cardPath, 'utf8')) as BundledCard;
   if (!Array.isArray(card.labels) || card.labels.length === 0 || !card.input?.size) {
     throw new ExpnetError('BAD_MODEL', `${cardPath}: a model card needs labels and input.size`);
@@ -65,7 +91,7 @@ export function loadBundle(modelDir?: string, expressionModel = DEFAULT_EXPRESSI
     dir,
     detector: need(join(dir, DETECTOR_FILE), 'the face detector'),
     landmarks: need(join(dir, LANDMARKS_FILE), 'the landmark net'),
-    expression: need(join(dir, `${expressionModel}.onnx`), `expression model '${expressionModel}'`),
+    expression: need(onnx, `expression model '${expressionModel}'`),
     anchors,
     card,
     labels,

@@ -6,7 +6,9 @@
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { formatProblem, type ReadImageOptions } from '../data/imageFormats.js';
-import { ExpnetError } from '../errors.js';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { ExpnetError, fsReason } from '../errors.js';
 
 export interface RgbPixels {
   /** HWC, 3 channels, 0..255. */
@@ -23,7 +25,8 @@ export interface RawImage {
   channels: 1 | 3 | 4;
 }
 
-export type ImageInput = string | Buffer | RawImage;
+/** A path, the bytes of an encoded image (a Buffer or any Uint8Array), or raw pixels. */
+export type ImageInput = string | Uint8Array | RawImage;
 
 /** Default pixel limit: 40 megapixels (a 7,700 × 5,200 photo). */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
@@ -32,15 +35,41 @@ export { formatOf, formatProblem, IMAGE_FORMATS, type ReadImageOptions } from '.
 
 export function describeInput(input: ImageInput): string {
   if (typeof input === 'string') return input;
-  if (Buffer.isBuffer(input)) return `<buffer of ${input.byteLength} bytes>`;
-  return `<raw ${input.width}×${input.height}×${input.channels}>`;
+  if (input instanceof Uint8Array) return `<buffer of ${input.byteLength} bytes>`;
+  if (input !== null && typeof input === 'object' && 'data' in input) return `<raw ${input.width}×${input.height}×${input.channels}>`;
+  return `<${input === null ? 'null' : typeof input}>`;
+}
+
+/**
+ * The bytes of an image file: only a regular file is read (opened without blocking, so a FIFO or a device is
+ * refused instead of hanging); a missing file is NOT_FOUND, anything else unreadable BAD_INPUT, saying why.
+ */
+export async function readImageFile(path: string): Promise<Buffer>;
+export async function readImageFile(path: string, checkOnly: true): Promise<null>;
+export async function readImageFile(path: string, checkOnly = false): Promise<Buffer | null> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ExpnetError('BAD_INPUT', `${path}: not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : 'a device or socket'})`);
+    return checkOnly ? null : await fh.readFile();
+  } catch (err) {
+    if (err instanceof ExpnetError) throw err;
+    const c = (err as { code?: unknown }).code;
+    if (c === 'ENOENT') throw new ExpnetError('NOT_FOUND', `${path}: no such file`, { cause: err });
+    throw new ExpnetError('BAD_INPUT', `${path}: cannot read (${c === 'ELOOP' ? 'symlink loop' : fsReason(err)})`, { cause: err });
+  } finally {
+    await fh?.close();
+  }
 }
 
 export async function readRgb(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS, options: ReadImageOptions = {}): Promise<RgbPixels> {
   const name = describeInput(input);
   let img: Sharp;
-  if (typeof input === 'string' || Buffer.isBuffer(input)) {
-    img = sharp(input, { limitInputPixels: false, failOn: 'error', animated: false });
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    // by path only when other formats are allowed (an SVG's relative links resolve from its folder)
+    const bytes = typeof input !== 'string' ? input : options.anyFormat === true ? ((await readImageFile(input, true)) ?? input) : await readImageFile(input);
+    img = sharp(bytes, { limitInputPixels: false, failOn: 'error', animated: false });
     let meta: Metadata;
     try {
       meta = await img.metadata();
@@ -55,6 +84,9 @@ export async function readRgb(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS,
     }
     img = img.rotate();
   } else {
+    if (input === null || typeof input !== 'object' || !('data' in input) || !(input.data instanceof Uint8Array || input.data instanceof Uint8ClampedArray)) {
+      throw new ExpnetError('BAD_INPUT', `image input: expected a path, the bytes of an encoded image (Buffer or Uint8Array) or raw pixels { data, width, height, channels }, got ${name}`);
+    }
     const { width, height, channels, data } = input;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * channels) {
       throw new ExpnetError('BAD_IMAGE', `${name}: expected ${width}×${height}×${channels} bytes, got ${data.length}`);

@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { ExpressionLabel } from '../data/labels.js';
-import type { SsdFaceOptions } from '../faces/decodeSsdFaces.js';
 import { ExpnetError } from '../errors.js';
 import { uniformPriorWeights } from './classPrior.js';
-import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
+import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectOptions, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
 import { loadBundle, type ModelBundle } from './modelBundle.js';
 import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
 import { createSession, type SessionOptions } from './session.js';
@@ -21,7 +20,8 @@ export interface RecognizerOptions {
   modelDir?: string;
   /** Expression model base name in modelDir (default: the bundle's default). */
   expressionModel?: string;
-  detector?: SsdFaceOptions;
+  /** Detector thresholds and the close-up second look (closeUpPad: 0 turns it off). */
+  detector?: DetectOptions;
   /**
    * The detector's square input side, a multiple of 32 (default 384; 512 = face-api.js's own size, for small
    * faces in large photos). The bundled 512 graph is rewritten for it when the Recognizer is created.
@@ -69,6 +69,8 @@ export class Recognizer {
     } catch (err) {
       throw new ExpnetError('BAD_CONFIG', `recognizer options: detectorSize ${(err as Error).message.replace(/^SSD input size: /, '')}`, { cause: err });
     }
+    const pad = options.detector?.closeUpPad;
+    if (pad !== undefined && !(pad >= 0 && pad <= 4)) throw new ExpnetError('BAD_CONFIG', `recognizer options: detector.closeUpPad must be in [0, 4], got ${String(pad)}`);
     const precision = options.detectorPrecision ?? (options.detectorSize === undefined ? DEFAULT_DETECTOR_PRECISION : 'float32');
     if (precision !== 'float32' && precision !== 'int8') throw new ExpnetError('BAD_CONFIG', `recognizer options: detectorPrecision must be 'float32' or 'int8', got '${String(precision)}'`);
     const det = detectorModel(new Uint8Array(readFileSync(bundle.detector)), bundle.anchors, size, precision);
