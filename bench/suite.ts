@@ -10,7 +10,7 @@
  * - taiwan-cfe-dev: the posed colour photos through the full pipeline (detect → align → classify, the largest face), the
  *   arg-max over all of the model's outputs as a user sees it; a photo without a face counts as wrong. Also the share of
  *   posed non-neutral photos called neutral.
- * A model with classes a crop set lacks (contempt) is scored on the set's own classes (src/eval/predictions.ts).
+ * Every model is scored by the arg-max over all of its outputs (an 8-class model's contempt answers count as wrong on 7-class sets).
  *
  * Selection rule (coded in `selectionScore`): ½ × taiwan-cfe-dev accuracy + ½ × the model's own validation accuracy
  * (its card's `metrics.valAccuracy`: the carve of its training data it was selected on). The posed photos weigh as much

@@ -103,7 +103,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
       const clf = await openClassifier(spec);
       try {
         const r = await predictDataSet(clf, ds, split.indices, warn);
-        if (r.unscored) warn(`${clf.name}: ${ds.name} has no ${r.unscored.join(', ')}; scored on its own ${r.predictions.labels.length} classes (probabilities renormalised over them)`);
         models.push({ predictions: r.predictions, images: r.images, dropped: r.dropped, split: split.description });
         sources.push(spec ?? 'default model');
       } finally {

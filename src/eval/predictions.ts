@@ -27,8 +27,6 @@ export interface DataSetPredictions {
   images: ImageSet;
   /** Samples left out because their class is not one of the model's labels, per label. */
   dropped: Record<string, number>;
-  /** The model's classes the data set lacks (e.g. contempt on FER2013): left out of the scoring, probabilities renormalised over the rest. */
-  unscored?: string[];
 }
 
 /** Decodes the chosen samples at the classifier's input size and predicts them; samples of classes the model lacks are dropped. */
@@ -47,23 +45,10 @@ export async function predictDataSet(
   });
   const { size, channels } = clf.input;
   const images = await loadImageSet(ds, keep, { channels: channels as 1 | 3, height: size, width: size }, onWarn ? (m) => onWarn(m) : undefined);
-  const all = await clf.predict(images.x, images.y.length);
-  // A model with classes the set lacks (contempt on a 7-class set) is scored on the set's own classes.
-  const labels = clf.labels.filter((l) => (ds.labels as readonly string[]).includes(l));
-  const cols = labels.map((l) => clf.labels.indexOf(l));
-  const probs = labels.length === clf.labels.length ? all : all.map((row) => restrictRow(row, cols));
-  const truth = Int32Array.from(images.y, (y) => labels.indexOf(ds.labels[y] ?? ''));
+  const probs = await clf.predict(images.x, images.y.length);
+  const truth = Int32Array.from(images.y, (y) => clf.labels.indexOf(ds.labels[y] ?? ''));
   const paths = images.sampleIndex.map((i) => ds.samples[i]?.path ?? String(i));
-  const unscored = clf.labels.filter((l) => !labels.includes(l));
-  return { predictions: { model: clf.name, dataSet: ds.name, labels, truth, probs, paths }, images, dropped, ...(unscored.length > 0 ? { unscored } : {}) };
-}
-
-/** The probabilities of columns `cols`, renormalised to sum 1. */
-export function restrictRow(row: Float32Array, cols: readonly number[]): Float32Array {
-  const out = Float32Array.from(cols, (c) => row[c] ?? 0);
-  const total = out.reduce((a, b) => a + b, 0);
-  if (total > 0) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / total;
-  return out;
+  return { predictions: { model: clf.name, dataSet: ds.name, labels: [...clf.labels], truth, probs, paths }, images, dropped };
 }
 
 /** Per row: is the arg-max the true class? */

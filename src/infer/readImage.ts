@@ -52,6 +52,7 @@ export async function readImageFile(path: string, checkOnly = false): Promise<Bu
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = await fh.stat();
     if (!st.isFile()) throw new ExpnetError('BAD_INPUT', `${path}: not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : 'a device or socket'})`);
+    if (!checkOnly && st.size === 0) throw new ExpnetError('BAD_IMAGE', `${path}: an empty file (0 bytes), not an image`);
     return checkOnly ? null : await fh.readFile();
   } catch (err) {
     if (err instanceof ExpnetError) throw err;
