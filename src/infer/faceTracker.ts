@@ -23,7 +23,7 @@ export interface FaceTrackerOptions {
   alpha?: number;
   /** Frames averaged by 'window' (default 5). */
   window?: number;
-  /** Lowest match score (IoU and landmark agreement, 0..1) that continues a track (default 0.25). */
+  /** Lowest match score (IoU and landmark agreement, 0..1) that continues a track (default 0.3). */
   minMatch?: number;
   /** A track is ended after this many frames without its face (default 10). */
   maxMissedFrames?: number;
@@ -39,7 +39,7 @@ export interface TrackedFace extends Face {
   raw: Partial<Record<ExpressionLabel, number>>;
 }
 
-export const TRACKER_DEFAULTS = { smoothing: 'ema', alpha: 0.35, window: 5, minMatch: 0.25, maxMissedFrames: 10, maxGapSeconds: 1 } as const satisfies Required<FaceTrackerOptions>;
+export const TRACKER_DEFAULTS = { smoothing: 'ema', alpha: 0.35, window: 5, minMatch: 0.3, maxMissedFrames: 10, maxGapSeconds: 1 } as const satisfies Required<FaceTrackerOptions>;
 
 interface Track {
   id: number;
@@ -62,16 +62,43 @@ export function iou(a: Box, b: Box): number {
   return i / (a.width * a.height + b.width * b.height - i);
 }
 
-/** 1 for identical landmarks, falling to 0 as their mean distance reaches half the face's size. */
+const centre = (b: Box): Point => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
+
+/**
+ * Shape agreement of two landmark sets, translation removed (each about its mean): 1 when identical, falling to
+ * 0 as the mean point distance reaches a quarter of the face's size. Null without landmarks.
+ */
 function landmarkAgreement(a: readonly Point[], b: readonly Point[], scale: number): number | null {
   if (a.length === 0 || a.length !== b.length || scale <= 0) return null;
+  const mean = (ps: readonly Point[]): Point => ({ x: ps.reduce((s, p) => s + p.x, 0) / ps.length, y: ps.reduce((s, p) => s + p.y, 0) / ps.length });
+  const ma = mean(a);
+  const mb = mean(b);
   let d = 0;
   for (let i = 0; i < a.length; i++) {
     const p = a[i] as Point;
     const q = b[i] as Point;
-    d += Math.hypot(p.x - q.x, p.y - q.y);
+    d += Math.hypot(p.x - ma.x - (q.x - mb.x), p.y - ma.y - (q.y - mb.y));
   }
-  return Math.max(0, 1 - d / a.length / (0.5 * scale));
+  return Math.max(0, 1 - d / a.length / (0.25 * scale));
+}
+
+/**
+ * How well a face continues a track missed for `gap − 1` frames, 0..1: box overlap (IoU against the track's
+ * box moved by its velocity, or its last box), centre proximity (within ~1.5 face sizes, more after misses) and
+ * landmark shape; 0 for boxes of very different sizes or far apart.
+ */
+function matchScore(face: Face, tr: Track, gap: number): number {
+  const moved = { ...tr.box, x: tr.box.x + tr.vx * gap, y: tr.box.y + tr.vy * gap };
+  const size = Math.sqrt(face.box.width * face.box.height);
+  const was = Math.sqrt(tr.box.width * tr.box.height);
+  if (Math.min(size, was) < 0.5 * Math.max(size, was)) return 0;
+  const c = centre(face.box);
+  const p = centre(moved);
+  const proximity = Math.max(0, 1 - Math.hypot(c.x - p.x, c.y - p.y) / (size * (1.5 + 0.25 * (gap - 1))));
+  if (proximity === 0) return 0;
+  const overlap = Math.max(iou(face.box, moved), iou(face.box, tr.box));
+  const shape = landmarkAgreement(face.landmarks, tr.landmarks, size);
+  return shape === null ? 0.5 * overlap + 0.5 * proximity : 0.4 * overlap + 0.3 * proximity + 0.3 * shape;
 }
 
 export class FaceTracker {
@@ -102,13 +129,8 @@ export class FaceTracker {
     const pairs: { s: number; f: number; k: number }[] = [];
     faces.forEach((face, f) => {
       this.tracks.forEach((tr, k) => {
-        const gap = frame - tr.lastFrame;
-        const moved = { ...tr.box, x: tr.box.x + tr.vx * gap, y: tr.box.y + tr.vy * gap };
-        const overlap = Math.max(iou(face.box, moved), iou(face.box, tr.box));
-        const shift = { x: moved.x - tr.box.x, y: moved.y - tr.box.y };
-        const lm = landmarkAgreement(face.landmarks, tr.landmarks.map((p) => ({ x: p.x + shift.x, y: p.y + shift.y })), Math.sqrt(face.box.width * face.box.height));
-        const s = lm === null ? overlap : 0.5 * overlap + 0.5 * lm;
-        if (overlap > 0 && s >= this.o.minMatch) pairs.push({ s, f, k });
+        const s = matchScore(face, tr, frame - tr.lastFrame);
+        if (s >= this.o.minMatch) pairs.push({ s, f, k });
       });
     });
     pairs.sort((a, b) => b.s - a.s);
