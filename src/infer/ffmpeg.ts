@@ -29,7 +29,7 @@ export function spawnTool(cmd: string, args: readonly string[], stdin: 'ignore' 
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (s: string) => {
     // keep the last 8 KiB: the end says why it stopped
-    stderr = (stderr + s).slice(-8192);
+    stderr = (stderr + s.replace(/^\s*Last message repeated.*\n?/gm, '')).slice(-8192);
   });
   let failed: unknown = null;
   const started = new Promise<void>((resolve, reject) => {

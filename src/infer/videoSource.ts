@@ -3,7 +3,7 @@
  * refusing audio-only files, empty files and absurd sizes), then one ffmpeg process streaming raw rgb24 frames
  * over a pipe, one frame at a time (the whole clip is never in memory; the pipe's backpressure paces ffmpeg).
  * Any container and codec ffmpeg reads; rotation metadata is honoured (ffmpeg rotates, the size is swapped).
- * Decoding errors (truncated or corrupt input) throw after the frames decoded before them were yielded.
+ * Decoding errors (truncated or corrupt input) throw after the frames decoded were yielded (rows are kept).
  */
 import { ExpnetError } from '../errors.js';
 import { ffmpegPath, ffprobeJson, lastReason, safeName, spawnTool, type FfmpegPaths } from './ffmpeg.js';
@@ -165,6 +165,10 @@ export async function* videoFrames(file: string, options: VideoSourceOptions = {
   if (code !== 0) throw badVideo(file, `cannot decode after ${index} frame${index === 1 ? '' : 's'}: truncated or corrupt (ffmpeg ${code !== null ? `exit ${code}` : String(signal)}: ${lastReason(stderr)})`);
   if (filled > 0) throw badVideo(file, `truncated: the last frame has ${filled} of ${frameBytes} bytes`);
   if (index === 0) throw badVideo(file, stderr.trim() !== '' ? `no frame decoded (${lastReason(stderr)})` : `no frames${s.start > 0 ? ` after ${s.start} s` : ''}: an empty clip`);
-  const expected = expectedFrames(info, options);
-  if (expected !== null && stderr.trim() !== '' && index < 0.9 * expected - 1) throw badVideo(file, `truncated or corrupt after ${index} of ${expected} frames (${lastReason(stderr)})`);
+  // ffmpeg conceals damaged frames and goes on (exit 0): at -v error, anything it said is a decoding error
+  if (stderr.trim() !== '') {
+    const expected = expectedFrames(info, options);
+    const short = expected !== null && index < 0.9 * expected - 1;
+    throw badVideo(file, `${short ? `truncated or corrupt: ${index} of ${expected} frames decoded` : `corrupt: decoded ${index} frames with errors`} (${lastReason(stderr)})`);
+  }
 }
