@@ -35,7 +35,7 @@ export const VIDEO_HELP = `  videos (.mp4 .mov .mkv .webm .avi …, decoded by D
   --start S --end S  seconds of the clip to read (default: all of it)
   --every-face       every face of each frame (default: the largest face only)
   --smooth ema|window|none  smoothing of each track's probabilities (default ema for videos; photos: none)
-  --json             JSON Lines for videos: {"type":"face",…} per row as it goes, {"type":"track",…} per track
+  --json | --jsonl   JSON Lines for videos: {"type":"face",…} per row as it goes, {"type":"track",…} per track
   --annotate OUT     one video input: OUT.mp4 (or .mkv/.webm) is the annotated video; otherwise a folder
                      (a/x.mp4 → OUT/a/x.annotated.mp4)
   Ctrl-C stops: the rows written stay, the annotated video is closed (exit 130)`;
@@ -67,7 +67,8 @@ function progress(stream: NodeJS.WriteStream, file: string): (n: number, total: 
 export async function predictVideoCommand(values: Values, files: readonly string[], failedBefore: number): Promise<number> {
   if (values.crops) throw new ExpnetError('BAD_CONFIG', '--crops is for face-crop photos, not videos');
   if (values.end !== undefined && values.end <= (values.start ?? 0)) throw new ExpnetError('BAD_CONFIG', `--end ${values.end} must be after --start ${values.start ?? 0}`);
-  const format: RowFormat = values.csv ? 'csv' : values.json ? 'jsonl' : 'table';
+  if (values.output !== undefined || values.resume) throw new ExpnetError('BAD_CONFIG', '--output and --resume are for photos; redirect a video\'s rows (they stream to stdout as they go)');
+  const format: RowFormat = values.csv ? 'csv' : values.json || values.jsonl ? 'jsonl' : 'table';
   const rec = await createRecognizer({ ...recognizerOptions(values), ...(values.prior !== undefined ? { prior: values.prior } : {}) });
   const targets = annotateTargets(files, values.annotate);
   const decimals = values.decimals ?? null;
