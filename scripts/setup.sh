@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set-up on a fresh Debian machine (as root, or with sudo): system packages, npm packages, the libtorch addon,
+# Set-up on a fresh Debian machine (as root, or with sudo): system packages (ffmpeg decodes and writes videos),
+# npm packages, the libtorch addon,
 # and the TypeScript build. Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in libtorch-dev libgloo-dev libopenblas0-openmp python3-torch g++ make python3 chromium; do
+for pkg in libtorch-dev libgloo-dev libopenblas0-openmp python3-torch g++ make python3 chromium ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then

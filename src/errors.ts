@@ -2,6 +2,10 @@
 export type ExpnetErrorCode =
   | 'BAD_INPUT'
   | 'BAD_IMAGE'
+  /** A video that cannot be decoded (corrupt, truncated, no video stream, no frames, over the limits). */
+  | 'BAD_VIDEO'
+  /** An external tool (ffmpeg) is not installed. */
+  | 'MISSING_TOOL'
   | 'BAD_LABEL_FILE'
   | 'BAD_WEIGHTS'
   | 'BAD_MODEL'

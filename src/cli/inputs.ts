@@ -9,6 +9,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { compareNames, isImageFile } from '../data/listDir.js';
 import { fsReason } from '../errors.js';
+import { isVideoFile } from './videoFiles.js';
 
 /** The argument that stands for an image on stdin. */
 export const STDIN = '-';
@@ -94,7 +95,7 @@ function list(base: string, pattern: string, images: boolean, out: ExpandedInput
   const files: string[] = [];
   for (const h of hits.sort(compareNames)) {
     const p = base === '.' ? h : join(base, h);
-    if (images && !isImageFile(h)) continue;
+    if (images && !isImageFile(h) && !isVideoFile(h)) continue;
     if (exclude !== null && resolve(p).startsWith(exclude)) continue;
     const why = fileProblem(p);
     if (why === null) files.push(p);

@@ -32,6 +32,8 @@ const EXIT: Record<ExpnetErrorCode, number> = {
   BAD_CONFIG: 2,
   BAD_INPUT: 3,
   BAD_IMAGE: 3,
+  BAD_VIDEO: 3,
+  MISSING_TOOL: 1,
   BAD_LABEL_FILE: 3,
   BAD_WEIGHTS: 3,
   BAD_MODEL: 3,

@@ -10,6 +10,8 @@ import { DETECTOR_OPTIONS, parseOptions, recognizerOptions } from './options.js'
 import { annotatedPaths, csvHeader, csvRows, errorText, JSON_TAIL, jsonHead, jsonItem, jsonLine, printable, tableHeader, tableRows, type Outcome } from './predictOutput.js';
 import { predictProgress } from './predictProgress.js';
 import { resumeDone } from './predictResume.js';
+import { predictVideoCommand, VIDEO_HELP, VIDEO_OPTIONS } from './predictVideo.js';
+import { isVideoFile } from './videoFiles.js';
 
 /** Default decimals of JSON numbers (probabilities to 0.01 %, boxes and landmarks to 1/10,000 px). */
 export const DEFAULT_DECIMALS = 4;
@@ -40,6 +42,7 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs|-> [options]
                      set's class balance; uniform = divided by the prior the model learnt (card classPrior), for
                      photos whose expressions are about equally likely (posed sets). Calibration (temperature)
                      is always applied: it is inside the exported graph.
+${VIDEO_HELP}
   exit codes: 0 ok; 2 bad usage; 3 no input found (or an empty folder); 4 some inputs could not be read (reported, skipped)`;
 
 export const PREDICT_OPTIONS = {
@@ -54,6 +57,7 @@ export const PREDICT_OPTIONS = {
   annotate: { kind: 'string' },
   crops: { kind: 'flag' },
   prior: { kind: 'choice', choices: ['train', 'uniform'] },
+  ...VIDEO_OPTIONS,
 } as const;
 
 /** Usage errors found before any model is loaded. */
@@ -118,6 +122,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     if (missing.length === 0 && empty.length === 0) process.stderr.write('expnet predict: no input\n');
     return 3;
   }
+  if (files.some(isVideoFile)) return predictVideoCommand(values, files, missing.length + problems.length);
   if (done.size > 0) process.stderr.write(`expnet predict: --resume: ${listed.files.length - files.length} of ${listed.files.length} inputs already in ${printable(values.output ?? '')}\n`);
   const rec = await createRecognizer({ ...recognizerOptions(values), ...(values.prior !== undefined ? { prior: values.prior } : {}) });
   const annotated = values.annotate !== undefined ? annotatedPaths(files.filter((f) => f !== STDIN), values.annotate) : null;

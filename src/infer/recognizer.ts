@@ -12,6 +12,7 @@ import { loadBundle, type ModelBundle } from './modelBundle.js';
 import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
 import { createSession, type SessionOptions } from './session.js';
 import { ssdGrids } from './ssdAnchors.js';
+import { VideoRun, type VideoOptions } from './videoRun.js';
 
 export type { Face } from './facePipeline.js';
 
@@ -108,6 +109,19 @@ export class Recognizer {
   async detect(input: ImageInput): Promise<ImageResult> {
     const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, { anyFormat: this.options.anyFormat ?? false });
     return { input: describeInput(input), width: img.width, height: img.height, faces: await detectFaces(this.nets, img, this.options.detector ?? {}) };
+  }
+
+  /** Every face of decoded RGB pixels (a video frame, a canvas): the same pipeline, no decoding. */
+  detectPixels(img: RgbPixels): Promise<Face[]> {
+    return detectFaces(this.nets, img, this.options.detector ?? {});
+  }
+
+  /**
+   * A video file or stream (anything Debian's ffmpeg reads): `for await (const frame of rec.video(path))` gives
+   * every sampled frame's faces with track ids and smoothed probabilities; `.summary()` the per-track totals.
+   */
+  video(file: string, options: VideoOptions = {}): VideoRun {
+    return new VideoRun(file, (img) => this.detectPixels(img), options);
   }
 
   /** The whole image is one face crop (FER2013 / CK+ style): no detection, no alignment. */

@@ -28,6 +28,8 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNSUPPORTED_FORMAT'
   | 'BAD_IMAGE'
+  | 'BAD_VIDEO'
+  | 'TOO_LONG'
   | 'OVERLOADED'
   | 'TIMEOUT'
   | 'SHUTTING_DOWN'
@@ -72,6 +74,8 @@ export class HttpError extends Error {
 /** ExpnetError code → HTTP status and code; a new ExpnetErrorCode fails to compile until it is mapped here. */
 const FROM_EXPNET: Record<ExpnetErrorCode, [number, HttpErrorCode]> = {
   BAD_IMAGE: [422, 'BAD_IMAGE'],
+  BAD_VIDEO: [422, 'BAD_VIDEO'],
+  MISSING_TOOL: [500, 'INTERNAL'],
   BAD_INPUT: [400, 'BAD_REQUEST'],
   BAD_CONFIG: [400, 'BAD_REQUEST'],
   NOT_FOUND: [404, 'NOT_FOUND'],
