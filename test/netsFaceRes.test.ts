@@ -4,14 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { autocast, cat, liveTensors, noGrad, rand, tensor, type Tensor } from '../src/engine/index.js';
+import { autocast, cat, liveTensors, noGrad, rand, type Tensor } from '../src/engine/index.js';
 import { ExpnetError } from '../src/errors.js';
 import type { TfjsGraphModel } from '../src/formats/tfjs/tfjsGraphModel.js';
 import { FACE_RES_FEATURES, FaceRes, faceResShape, type FaceResFeature } from '../src/nets/faceRes.js';
 import { createPretrainedFaceRes, faceResStateFromGraph, faceResTeacher } from '../src/nets/faceResWeights.js';
 import { HUMAN_MODELS_PACKAGE, humanModelsDir, readHumanModel } from '../src/nets/humanModels.js';
 import { noPhotos, photos, synthetic } from './helpers/facePhotos.js';
-import { compareToTfjs, graphReference, nhwcToNchw, readRgb, type GraphReference } from './helpers/humanReference.js';
+import { compareFeatures, graphReference, readRgb, showDiffs, type Diff } from './helpers/humanReference.js';
 import type { RgbImage } from './helpers/faceApiReference.js';
 
 /**
@@ -32,21 +32,6 @@ const COMPARED: readonly (readonly [string, FaceResFeature])[] = [
 
 const modelFile = (variant: string): string => path.join(humanModelsDir(), `${variant}.json`);
 
-/** Our features on the input tfjs saw, compared node by node. */
-function compare(net: FaceRes, ref: GraphReference): Map<FaceResFeature, { maxAbs: number; maxRef: number; rel: number }> {
-  return noGrad(() => {
-    const x = tensor(nhwcToNchw(ref.input), [1, 3, 224, 224]);
-    const f = net.features(x);
-    const out = new Map(COMPARED.map(([node, ours]) => {
-      const t = f.get(ours) as Tensor;
-      return [ours, compareToTfjs({ shape: t.shape, data: t.floats() }, ref.outputs.get(node) ?? { shape: [], data: new Float32Array() })] as const;
-    }));
-    x.dispose();
-    for (const t of f.values()) t.dispose();
-    return out;
-  });
-}
-
 function assertClose(diffs: Map<FaceResFeature, { maxAbs: number; rel: number }>, what: string): void {
   for (const [k, d] of diffs) {
     assert.ok(d.rel <= REL, `${what} ${k}: max abs ${d.maxAbs} = ${d.rel} of max |tfjs|`);
@@ -54,8 +39,6 @@ function assertClose(diffs: Map<FaceResFeature, { maxAbs: number; rel: number }>
   }
 }
 
-const show = (diffs: Map<FaceResFeature, { maxAbs: number; maxRef: number; rel: number }>): string =>
-  [...diffs].map(([k, d]) => `${k} ${d.maxAbs.toExponential(1)} (rel ${d.rel.toExponential(1)}, max ${d.maxRef.toFixed(2)})`).join(', ');
 
 describe('faceres: locating and checking the graph model', () => {
   let model: TfjsGraphModel;
@@ -150,8 +133,8 @@ describe('faceres-deep: port vs the graph model in tfjs-wasm', () => {
 
   for (const seed of [0, 2.5]) {
     test(`synthetic 150×150 input (seed ${seed}), resized to 224 as Human does: conv maps, avg and feats within tolerance`, async (t) => {
-      const diffs = compare(net, await graphReference(modelFile('faceres-deep'), synthetic(150, 150, seed), 224, 255, nodes));
-      t.diagnostic(show(diffs));
+      const diffs = compareFeatures(net, await graphReference(modelFile('faceres-deep'), synthetic(150, 150, seed), 224, 255, nodes), COMPARED, 224);
+      t.diagnostic(showDiffs(diffs));
       assertClose(diffs, `seed ${seed}`);
     });
   }
@@ -188,11 +171,11 @@ describe('faceres-deep: port vs the graph model in tfjs-wasm', () => {
       }
       for (const file of files) {
         const img: RgbImage = await readRgb(file);
-        const diffs = compare(net, await graphReference(modelFile('faceres-deep'), img, 224, 255, nodes));
+        const diffs = compareFeatures(net, await graphReference(modelFile('faceres-deep'), img, 224, 255, nodes), COMPARED, 224);
         assertClose(diffs, path.basename(file));
         for (const [k, d] of diffs) if (d.rel > (worst.get(k)?.rel ?? -1)) worst.set(k, d);
       }
-      t.diagnostic(`${files.length} crops, worst: ${show(worst)}`);
+      t.diagnostic(`${files.length} crops, worst: ${showDiffs(worst)}`);
     });
   });
 });
@@ -203,11 +186,11 @@ describe('faceres (float16 weights): same graph, other weights', () => {
     const deep = await createPretrainedFaceRes();
     const img = synthetic(150, 150, 1);
     const ref = await graphReference(modelFile('faceres'), img, 224, 255, COMPARED.map(([n]) => n));
-    const diffs = compare(half, ref);
-    t.diagnostic(show(diffs));
+    const diffs = compareFeatures(half, ref, COMPARED, 224);
+    t.diagnostic(showDiffs(diffs));
     assertClose(diffs, 'fp16');
-    const vsDeep = compare(deep, ref);
-    t.diagnostic(`faceres-deep vs the fp16 graph: ${show(vsDeep)}`);
+    const vsDeep = compareFeatures(deep, ref, COMPARED, 224);
+    t.diagnostic(`faceres-deep vs the fp16 graph: ${showDiffs(vsDeep)}`);
     half.dispose();
     deep.dispose();
   });

@@ -3,14 +3,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { liveTensors, noGrad, rand, tensor, type Tensor } from '../src/engine/index.js';
+import { liveTensors, noGrad, rand, type Tensor } from '../src/engine/index.js';
 import { ExpnetError } from '../src/errors.js';
 import type { TfjsGraphModel } from '../src/formats/tfjs/tfjsGraphModel.js';
 import { HUMAN_MODELS_PACKAGE, humanModelsDir, readHumanModel } from '../src/nets/humanModels.js';
 import { MOBILE_FACE_NET_FEATURES, MobileFaceNet, mobileFaceNetShape, type MobileFaceNetFeature } from '../src/nets/mobileFaceNet.js';
 import { createPretrainedMobileFaceNet, MOBILE_FACE_NET_TEACHER, mobileFaceNetStateFromGraph } from '../src/nets/mobileFaceNetWeights.js';
 import { noPhotos, photos, synthetic } from './helpers/facePhotos.js';
-import { compareToTfjs, graphReference, nhwcToNchw, readRgb, type GraphReference } from './helpers/humanReference.js';
+import { compareFeatures, graphReference, readRgb, showDiffs, type Diff } from './helpers/humanReference.js';
 
 /** Tolerances against tfjs-wasm (float32 both sides): max |ours − tfjs| ≤ REL · max |tfjs| per tensor; ≤ ABS on the unit-norm embedding. */
 const REL = 1e-4;
@@ -24,21 +24,6 @@ const COMPARED: readonly (readonly [string, MobileFaceNetFeature])[] = [
   ['MobileFaceNet/Logits/SpatialSqueeze', 'linear'],
   ['embeddings', 'embeddings'],
 ];
-type Diff = { maxAbs: number; maxRef: number; rel: number };
-
-function compare(net: MobileFaceNet, ref: GraphReference): Map<MobileFaceNetFeature, Diff> {
-  return noGrad(() => {
-    const x = tensor(nhwcToNchw(ref.input), [1, 3, 112, 112]);
-    const f = net.features(x);
-    const out = new Map(COMPARED.map(([node, ours]) => {
-      const t = f.get(ours) as Tensor;
-      return [ours, compareToTfjs({ shape: t.shape, data: t.floats() }, ref.outputs.get(node) ?? { shape: [], data: new Float32Array() })] as const;
-    }));
-    x.dispose();
-    for (const t of f.values()) t.dispose();
-    return out;
-  });
-}
 
 function assertClose(diffs: Map<MobileFaceNetFeature, Diff>, what: string): void {
   for (const [k, d] of diffs) {
@@ -47,8 +32,6 @@ function assertClose(diffs: Map<MobileFaceNetFeature, Diff>, what: string): void
   }
 }
 
-const show = (diffs: Map<MobileFaceNetFeature, Diff>): string =>
-  [...diffs].map(([k, d]) => `${k} ${d.maxAbs.toExponential(1)} (rel ${d.rel.toExponential(1)}, max ${d.maxRef.toFixed(2)})`).join(', ');
 const modelFile = (): string => path.join(humanModelsDir(), 'mobilefacenet.json');
 
 describe('mobilefacenet: checking the graph model', () => {
@@ -114,8 +97,8 @@ describe('mobilefacenet: port vs the graph model in tfjs-wasm', () => {
 
   for (const seed of [0, 2.5]) {
     test(`synthetic 150×150 input (seed ${seed}), resized to 112 as Human does: maps and embedding within tolerance`, async (t) => {
-      const diffs = compare(net, await graphReference(modelFile(), synthetic(150, 150, seed), 112, 1, nodes));
-      t.diagnostic(show(diffs));
+      const diffs = compareFeatures(net, await graphReference(modelFile(), synthetic(150, 150, seed), 112, 1, nodes), COMPARED, 112);
+      t.diagnostic(showDiffs(diffs));
       assertClose(diffs, `seed ${seed}`);
     });
   }
@@ -142,11 +125,11 @@ describe('mobilefacenet: port vs the graph model in tfjs-wasm', () => {
       const people = (await readdir(path.join(photos, 'identities'))).sort();
       for (const who of people) {
         const first = (await readdir(path.join(photos, 'identities', who))).sort()[0] ?? '';
-        const diffs = compare(net, await graphReference(modelFile(), await readRgb(path.join(photos, 'identities', who, first)), 112, 1, nodes));
+        const diffs = compareFeatures(net, await graphReference(modelFile(), await readRgb(path.join(photos, 'identities', who, first)), 112, 1, nodes), COMPARED, 112);
         assertClose(diffs, `${who}/${first}`);
         for (const [k, d] of diffs) if (d.rel > (worst.get(k)?.rel ?? -1)) worst.set(k, d);
       }
-      t.diagnostic(`${people.length} crops, worst: ${show(worst)}`);
+      t.diagnostic(`${people.length} crops, worst: ${showDiffs(worst)}`);
     });
   });
 });

@@ -59,6 +59,9 @@ export const FACE_NET_BLOCKS: readonly (readonly [string, number, number, boolea
 
 export type FaceNetFeature = 'input' | 'conv32_down' | 'pool' | (typeof FACE_NET_BLOCKS)[number][0] | 'avg' | 'descriptor';
 
+/** Every feature in forward order (the teacher registry's and the fine-tuning classifier's layout). */
+export const FACE_NET_FEATURES: readonly FaceNetFeature[] = ['input', 'conv32_down', 'pool', ...FACE_NET_BLOCKS.map(([n]) => n as FaceNetFeature), 'avg', 'descriptor'];
+
 export class FaceNet extends Module {
   readonly stem: Conv2d;
   readonly blocks: readonly ResBlock[];

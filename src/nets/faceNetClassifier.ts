@@ -11,11 +11,8 @@ import { Module } from '../engine/module.js';
 import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ExpnetError } from '../errors.js';
-import { FACE_NET_BLOCKS } from './faceNet.js';
+import { FACE_NET_FEATURES } from './faceNet.js';
 import type { TeacherNet } from './teachers.js';
-
-/** The dlib ResNet's feature order (the default teacher, and what callers without a registry entry get). */
-const DLIB_FEATURES: readonly string[] = ['input', 'conv32_down', 'pool', ...FACE_NET_BLOCKS.map(([n]) => n), 'avg', 'descriptor'];
 
 export interface TeacherLayout {
   /** Feature names in forward order ('input' first, then 'avg'); a top-level child named like a feature produces it. */
@@ -27,7 +24,7 @@ export interface TeacherLayout {
 export class FaceNetClassifier extends Module {
   readonly head: Linear;
   readonly net: TeacherNet;
-  constructor(net: TeacherNet | Module, readonly numClasses: number, readonly frozenUntil = 'conv256_down', readonly dropoutP = 0.5, readonly layout: TeacherLayout = { features: DLIB_FEATURES, pooled: 256 }) {
+  constructor(net: TeacherNet | Module, readonly numClasses: number, readonly frozenUntil = 'conv256_down', readonly dropoutP = 0.5, readonly layout: TeacherLayout = { features: FACE_NET_FEATURES, pooled: 256 }) {
     super();
     this.net = net as TeacherNet;
     this.child('net', this.net);

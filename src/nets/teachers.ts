@@ -9,7 +9,7 @@
  */
 import { ExpnetError } from '../errors.js';
 import type { Module } from '../engine/module.js';
-import { FACE_NET_BLOCKS, FACE_NET_INPUT, type FaceNet } from './faceNet.js';
+import { FACE_NET_BLOCKS, FACE_NET_FEATURES, FACE_NET_INPUT, type FaceNet } from './faceNet.js';
 import { createPretrainedFaceNet } from './faceNetWeights.js';
 import { FACE_RES_FEATURES, faceResChannels, faceResShape } from './faceRes.js';
 import { faceResTeacher } from './faceResWeights.js';
@@ -41,8 +41,6 @@ export interface TeacherEntry {
   /** Where the weights come from, for model cards. */
   provenance: string;
 }
-
-const DLIB_FEATURES: readonly string[] = ['input', 'conv32_down', 'pool', ...FACE_NET_BLOCKS.map(([n]) => n), 'avg', 'descriptor'];
 
 /** dlib ResNet feature shapes at input side `size` (7×7 s2 valid stem, 3×3 s2 pool, 'down' blocks 3×3 s2 valid padded up to the 2×2-pooled shortcut). */
 function dlibShape(layer: string, size: number): number[] {
@@ -83,7 +81,7 @@ const ENTRIES: Readonly<Record<TeacherName, () => TeacherEntry>> = {
     name: 'dlib-resnet',
     inputSize: FACE_NET_INPUT,
     normalisation: "RGB in [0, 1] minus face-api's mean RGB / 255",
-    features: DLIB_FEATURES,
+    features: FACE_NET_FEATURES,
     pooled: 256,
     defaultFrozen: 'conv64_3',
     defaultTarget: 'conv256_2',

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Activation, RgbImage } from './faceApiReference.js';
+import { noGrad, tensor, type Tensor } from '../../src/engine/index.js';
 
 /** Folder of tfjs-backend-wasm's .wasm binaries (with trailing separator). */
 function wasmDir(): string {
@@ -131,3 +132,29 @@ export function nhwcToNchw(a: Activation): Float32Array {
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(k * h + y) * w + x] = a.data[(y * w + x) * c + k] as number;
   return out;
 }
+
+export type Diff = { maxAbs: number; maxRef: number; rel: number };
+
+/** Our features on the input tfjs saw (`size` × `size`), compared with the graph's nodes: [tfjs node, our feature] pairs. */
+export function compareFeatures<F extends string>(
+  net: { features(x: Tensor): Map<F, Tensor> },
+  ref: GraphReference,
+  compared: readonly (readonly [string, F])[],
+  size: number,
+): Map<F, Diff> {
+  return noGrad(() => {
+    const x = tensor(nhwcToNchw(ref.input), [1, 3, size, size]);
+    const f = net.features(x);
+    const out = new Map(compared.map(([node, ours]) => {
+      const t = f.get(ours) as Tensor;
+      return [ours, compareToTfjs({ shape: t.shape, data: t.floats() }, ref.outputs.get(node) ?? { shape: [], data: new Float32Array() })] as const;
+    }));
+    x.dispose();
+    for (const t of f.values()) t.dispose();
+    return out;
+  });
+}
+
+/** One line per compared feature, for the test's diagnostics. */
+export const showDiffs = (diffs: ReadonlyMap<string, Diff>): string =>
+  [...diffs].map(([k, d]) => `${k} ${d.maxAbs.toExponential(1)} (rel ${d.rel.toExponential(1)}, max ${d.maxRef.toFixed(2)})`).join(', ');
