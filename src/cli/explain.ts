@@ -45,6 +45,7 @@ function explainedNet(model: string | undefined, models: string | undefined): { 
     return { net, labels: card.labels, temperature: card.calibration?.temperature ?? 1 };
   }
   const bundle = loadBundle(models, model ?? DEFAULT_EXPRESSION_MODEL);
+  if (bundle.card.arch === 'face-net') throw new ExpnetError('BAD_MODEL', `${bundle.expression}: explain rebuilds expnet student graphs only; this model holds a fine-tuned face net (${bundle.card.training.teacher?.net ?? 'teacher'}): explain --model fast, or a student model`);
   if (!bundle.card.config) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: its card has no ExpNet config to rebuild the net from`);
   return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels, temperature: bundle.card.calibration?.temperature ?? 1 };
 }

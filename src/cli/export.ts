@@ -11,8 +11,8 @@ import { ExpnetError } from '../errors.js';
 import { FER_CROP_TEMPLATE } from '../infer/alignCrop.js';
 import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, type BundledCard } from '../infer/modelBundle.js';
 import { Module } from '../engine/module.js';
-import type { ExpNet } from '../nets/expNet.js';
-import { loadExpNetModel } from '../nets/modelCard.js';
+import { loadExpNetModel, type ModelCard } from '../nets/modelCard.js';
+import { isTeacherCheckpoint, loadTeacherModel } from '../export/teacherModel.js';
 import { createPretrainedLandmarks68 } from '../nets/landmarks68Weights.js';
 import { createPretrainedSsdMobilenet } from '../nets/ssdMobilenetWeights.js';
 
@@ -21,7 +21,9 @@ export const EXPORT_HELP = `expnet export <model.safetensors> [<model.safetensor
   BatchNorm folded); its card goes into the ONNX metadata and next to it as <out>.json. A card with
   calibration.temperature T exports logits / T (temperature scaling inside the graph).
   Several models (same labels and input): one graph averaging their calibrated logits (an ensemble; the
-  first model's card, with ensemble.members). --flip: each model also sees the mirrored face, averaged in.`;
+  first model's card, with ensemble.members). --flip: each model also sees the mirrored face, averaged in.
+  A run's fine-tuned face net (<run>/teacher.best.safetensors, with the run's config.json and results.json)
+  is accepted too: it takes the student's 48×48 gray face, resized to the teacher's side inside the graph.`;
 
 export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
   Writes everything the Recognizer needs into --out: the SSD face detector and 68-point landmark net
@@ -30,7 +32,7 @@ export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model .
 
 /** Mean of the members' calibrated logits (logits / T), each also on the mirrored face when `flip`. */
 class AveragedExpNet extends Module {
-  constructor(private readonly members: { model: ExpNet; temperature: number }[], private readonly flip: boolean) {
+  constructor(private readonly members: { model: Module; temperature: number }[], private readonly flip: boolean) {
     super();
     members.forEach((m, i) => this.child(`m${i}`, m.model));
   }
@@ -50,8 +52,14 @@ class AveragedExpNet extends Module {
   }
 }
 
+/** An expnet model (with its card), or a run's fine-tuned face net (teacher.best.safetensors) on the same input. */
+async function loadMember(path: string): Promise<{ path: string; model: Module; card: ModelCard }> {
+  return { path, ...(isTeacherCheckpoint(path) ? await loadTeacherModel(path) : loadExpNetModel(path)) };
+}
+
 async function exportExpression(modelPaths: readonly string[], out: string, flip = false): Promise<void> {
-  const loaded = modelPaths.map((p) => ({ path: p, ...loadExpNetModel(p) }));
+  const loaded: { path: string; model: Module; card: ModelCard }[] = [];
+  for (const p of modelPaths) loaded.push(await loadMember(p));
   const first = loaded[0];
   if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
   const { model, card } = first;
@@ -62,7 +70,9 @@ async function exportExpression(modelPaths: readonly string[], out: string, flip
   }
   const x = rand([2, card.input.channels, card.input.size, card.input.size]);
   const ensemble = loaded.length > 1 || flip ? { ensemble: { members: loaded.map((o) => o.card.name), flip } } : {};
-  const bundled: BundledCard = { ...card, ...ensemble, alignment: FER_CROP_TEMPLATE };
+  // A face net anywhere in the graph makes it a face-net model (explain rebuilds only plain expnet graphs).
+  const arch = loaded.some((o) => o.card.arch === 'face-net') ? { arch: 'face-net' as const } : {};
+  const bundled: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
   // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
   const t = card.calibration?.temperature;
   const single = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));

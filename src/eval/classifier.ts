@@ -9,7 +9,7 @@ import { tensor } from '../engine/creation.js';
 import { noGrad } from '../engine/runtime.js';
 import { tidy } from '../engine/scope.js';
 import { ExpnetError } from '../errors.js';
-import { bundledModelDir, DEFAULT_EXPRESSION_MODEL, type BundledCard } from '../infer/modelBundle.js';
+import { bundledModelDir, DEFAULT_EXPRESSION_MODEL, resolveModelName, type BundledCard } from '../infer/modelBundle.js';
 import { createSession } from '../infer/session.js';
 import { loadExpNetModel } from '../nets/modelCard.js';
 
@@ -92,7 +92,7 @@ export async function onnxClassifier(onnxPath: string, batchSize = 256): Promise
 /** `.safetensors` → libtorch, `.onnx` → ONNX Runtime, nothing → the bundled default model. */
 export async function openClassifier(spec?: string): Promise<ExpressionClassifier> {
   // A bare name (no folder, no extension) is a bundled model: `--model expnet-fer2013`.
-  const bundled = spec !== undefined && /^[\w.-]+$/.test(spec) && !/\.(onnx|safetensors)$/.test(spec) ? join(bundledModelDir(), `${spec}.onnx`) : undefined;
+  const bundled = spec !== undefined && /^[\w.-]+$/.test(spec) && !/\.(onnx|safetensors)$/.test(spec) ? join(bundledModelDir(), `${resolveModelName(spec)}.onnx`) : undefined;
   const path = bundled ?? spec ?? join(bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.onnx`);
   if (!existsSync(path)) {
     const names = readdirSync(bundledModelDir()).filter((f) => f.endsWith('.json') && existsSync(join(bundledModelDir(), f.replace(/\.json$/, '.onnx')))).map((f) => f.replace(/\.json$/, ''));

@@ -11,9 +11,9 @@ import type { AlignTemplate } from '../faces/similarity.js';
 import type { ModelCard } from '../nets/modelCard.js';
 import { FER_CROP_TEMPLATE } from './alignCrop.js';
 
-import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE } from './bundleFiles.js';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole } from './bundleFiles.js';
 
-export { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE };
+export { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole };
 
 /** An expression model card as bundled next to its .onnx file (the training card plus the crop template). */
 export interface BundledCard extends ModelCard {
@@ -70,13 +70,14 @@ const isModelFile = (model: string): boolean => model.endsWith('.onnx') || model
  * expression model `expressionModel` from there by name, or from a file (`runs/x/model.onnx`, its card the
  * .json beside it). An unknown name is a usage error that lists the folder's models.
  */
-export function loadBundle(modelDir?: string, expressionModel = DEFAULT_EXPRESSION_MODEL): ModelBundle {
+export function loadBundle(modelDir?: string, expressionModelOrRole = DEFAULT_EXPRESSION_MODEL): ModelBundle {
   const dir = modelDir ?? bundledModelDir();
+  const expressionModel = resolveModelName(expressionModelOrRole);
   const file = isModelFile(expressionModel);
   const onnx = file ? resolve(expressionModel.endsWith('.onnx') ? expressionModel : `${expressionModel}.onnx`) : join(dir, `${expressionModel}.onnx`);
   if (!file && !existsSync(join(dir, `${expressionModel}.json`))) {
     const known = expressionModels(dir);
-    throw new ExpnetError('BAD_CONFIG', `no expression model '${expressionModel}' in ${dir}; ${known.length > 0 ? `available: ${known.join(', ')}` : 'it holds none'} (or give an .onnx file with its .json card beside it)`);
+    throw new ExpnetError('BAD_CONFIG', `no expression model '${expressionModel}' in ${dir}; ${known.length > 0 ? `available: ${known.join(', ')}; roles: ${Object.keys(MODEL_ROLES).join(', ')}` : 'it holds none'} (or give an .onnx file with its .json card beside it)`);
   }
   if (file && !existsSync(onnx)) throw new ExpnetError('NOT_FOUND', `expression model ${expressionModel}: no such file`);
   const cardPath = need(`${onnx.slice(0, -5)}.json`, `the card of expression model '${expressionModel}' (the .json beside the .onnx)`);

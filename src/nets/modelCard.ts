@@ -7,7 +7,8 @@ import { ExpNet, type ExpNetConfig } from './expNet.js';
 export interface ModelCard {
   name: string;
   task: 'expression';
-  arch: 'expnet';
+  /** 'expnet': the student net (config below); 'face-net': a fine-tuned teacher behind the same input (src/export/teacherModel.ts; config = the student input it replaces). */
+  arch: 'expnet' | 'face-net';
   /** Input: [N, channels, size, size], values in [0, 1] (gray: luminance), aligned face crop. */
   input: { size: number; channels: number; range: [number, number]; layout: 'NCHW' };
   /** Output index → label (never inferred from shapes). */
