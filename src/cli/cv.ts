@@ -30,7 +30,7 @@ export async function cvCommand(argv: string[]): Promise<number> {
   if ((values.data?.length ?? 0) > 1 || values.weight) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one --data (multi-data runs are for expnet train)');
   const { cfg, data, format, ctx, mix, bar } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
   if (mix) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one labelled --data (multi-data and unlabelled sets are for expnet train)');
-  const ds = await readDataSet(format, data);
+  const ds = await readDataSet(format, data, (t) => ctx.reporter.warn(t));
   const only = values['only-folds']?.split(',').map(Number);
   const resume = resumeCommand('expnet cv', argv, ctx.dir);
   const sigint = stopOnSigint(ctx, () => bar?.last() ?? null, resume);

@@ -118,7 +118,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const sigint = main && !group ? stopOnSigint(ctx, () => bar?.last() ?? null, resume) : null;
   let run: CliRun;
   try {
-    run = mix ? await mixRun(entries, cfg, ctx) : await singleRun(await readDataSet(format, data), format, cfg, ctx);
+    run = mix ? await mixRun(entries, cfg, ctx) : await singleRun(await readDataSet(format, data, (t) => ctx.reporter.warn(t)), format, cfg, ctx);
   } finally {
     sigint?.uninstall();
   }

@@ -32,7 +32,8 @@ import type { TemperatureCalibration } from '../eval/temperature.js';
 
 export { DATA_FORMATS, type DataFormat } from '../data/detectFormat.js';
 
-export function readDataSet(format: DataFormat, root: string): Promise<DataSet> {
+/** Reads a data set; `warn` is told what the reader dropped (a CSV manifest's duplicate rows). */
+export function readDataSet(format: DataFormat, root: string, warn?: (text: string) => void): Promise<DataSet> {
   switch (format) {
     case 'ckplus48': return readCkPlus48(root);
     case 'ckplus': return readCkPlus(root);
@@ -42,7 +43,7 @@ export function readDataSet(format: DataFormat, root: string): Promise<DataSet> 
     case 'sfew': return readSfew(root);
     case 'tfd': return readTfd(root);
     case 'folder': return readImageFolder(root);
-    case 'csv': return readCsvManifest(root);
+    case 'csv': return readCsvManifest(root, warn ? { warn } : {});
     case 'ferplus': return readFerPlus(root);
     case 'ferplus7': return readFerPlus(root, { contempt: false });
   }

@@ -63,7 +63,7 @@ async function loadPart(p: MixPart, cfg: TrainConfig, ctx: RunContext): Promise<
 
 /** Trains `cfg.method` on the mix and scores it per set; results.json and splits.json go into ctx.dir. */
 export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainConfig, ctx: RunContext): Promise<MixRun> {
-  const parts = await readMix(entries, cfg);
+  const parts = await readMix(entries, cfg, (t) => ctx.reporter.warn(t));
   for (const p of parts) {
     ctx.reporter.message(describePart(p));
     ctx.log({ data: p.name, format: p.format, weight: p.weight, labelled: p.labelled, train: p.train.length, validation: p.validation.length, test: p.test.length, testName: p.testName, dropped: p.dropped });
