@@ -17,6 +17,7 @@ export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en
   --precision P      auto (default) | bf16 | fp32, as in \`expnet train --help\` (bf16 where the CPU has native
                      bfloat16; bf16 on a CPU without it is an error)
   --keep K           checkpoints kept in each fold's folder at the end: all (default) | best | last
+  --resume, --force, --overwrite and the run lock on --out: as in \`expnet train --help\`
   Ctrl-C (or --max-time) stops inside a fold without scoring it and prints the --resume command that finishes it.
   With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 

@@ -104,8 +104,10 @@ export function checkResume(dir: string, now: RunRecord, force: boolean): Differ
   }
   const what = `--resume: ${dir} was trained with another config: ${diffs.map(show).join(', ')}`;
   if (stuck.length > 0) {
-    const forceable = diffs.length > stuck.length ? `; --force allows only ${RESUME_FORCE_KEYS.join(', ')} to change, not ${stuck.map((d) => d.key).join(', ')}` : '';
-    throw new ExpnetError('BAD_CONFIG', `${what}${forceable}. Resume with the run's own settings (its config.json), or start over with --overwrite, or choose another --out`);
+    // Only keys that cannot change at all: the list of differences says it. Some that --force could change: say which cannot.
+    const mixed = stuck.some((d) => RESUME_FORCE_KEYS.includes(d.key.split(' ')[0] ?? '')) || diffs.some((d) => RESUME_FORCE_KEYS.includes(d.key));
+    const why = !mixed ? '' : `; ${stuck.map((d) => d.key).join(', ')} cannot change on resume, even with --force (it allows only ${RESUME_FORCE_KEYS.join(', ')}, and a stage's epochs only while no later stage has trained)`;
+    throw new ExpnetError('BAD_CONFIG', `${what}${why}. Resume with the run's own settings (its config.json), or start over with --overwrite, or choose another --out`);
   }
   if (!force) throw new ExpnetError('BAD_CONFIG', `${what}. These may change on resume with --force (the run continues with the new values), or resume with the run's own settings`);
   return diffs;

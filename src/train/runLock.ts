@@ -32,11 +32,15 @@ const readText = (file: string): string | null => {
 
 const bootId = (): string => readText('/proc/sys/kernel/random/boot_id')?.trim() ?? '';
 
-/** Start time of process `pid` (field 22 of /proc/PID/stat, after the parenthesised name); '' when unknown. */
-export function processStart(pid: number): string {
+/** Fields of /proc/PID/stat after the parenthesised name (state first); [] where there is none. */
+const statFields = (pid: number): string[] => {
   const stat = readText(`/proc/${pid}/stat`);
-  if (stat === null) return '';
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  return stat === null ? [] : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
+
+/** Start time of process `pid` (field 22 of /proc/PID/stat); '' when unknown. */
+export function processStart(pid: number): string {
+  return statFields(pid)[19] ?? '';
 }
 
 /** This process as a lock owner. */
@@ -54,7 +58,9 @@ export function staleReason(owner: RunLockOwner): string | null {
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ESRCH') return `process ${owner.pid} is no longer running`;
   }
-  const start = processStart(owner.pid);
+  const [state, ...rest] = statFields(owner.pid);
+  if (state === 'Z' || state === 'X') return `process ${owner.pid} has exited (its parent has not reaped it yet)`;
+  const start = rest[18] ?? '';
   if (owner.start !== '' && start !== '' && start !== owner.start) return `process ${owner.pid} is no longer running (the PID now belongs to another process)`;
   return null;
 }
