@@ -23,7 +23,7 @@ import { writeSyntheticFaces } from './helpers/syntheticFaces.js';
 
 const ext = extname(fileURLToPath(import.meta.url));
 const main = fileURLToPath(new URL(`../src/cli/main${ext}`, import.meta.url));
-const failWrites = new URL(`./helpers/failCheckpointWrites${ext}`, import.meta.url).href;
+const failWrites = new URL(`./helpers/failWrites${ext}`, import.meta.url).href;
 const ENV = { ...process.env, EXPNET_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
 type Result = { status: number | null; stdout: string; stderr: string };
 const cli = (args: string[], env: NodeJS.ProcessEnv = ENV, pre: string[] = []): Result =>
@@ -170,7 +170,7 @@ describe('run folders: lock, config on resume, trained runs, odd --out (issue 30
 
   test('a full disk while checkpointing: one line naming the file and the resume point; the resumed run logs each epoch once', () => {
     const out = join(work, 'enospc');
-    const failed = cli(train(out, '--set', 'stageB.epochs=3'), { ...ENV, EXPNET_TEST_FAIL_CKPT: '2' }, ['--import', failWrites]);
+    const failed = cli(train(out, '--set', 'stageB.epochs=3'), { ...ENV, EXPNET_TEST_FAIL_WRITE: '.ckpt.safetensors.tmp-@2' }, ['--import', failWrites]);
     assert.equal(failed.status, 1, failed.stderr);
     assert.match(failed.stderr, /^expnet train: stageB: epoch 2 could not be checkpointed: cannot write .*stageB\.ckpt\.safetensors: no space left on the device \(the previous file is kept\); --resume continues after epoch 1 of stageB\n$/m);
     noStack(failed.stderr);
@@ -179,6 +179,18 @@ describe('run folders: lock, config on resume, trained runs, odd --out (issue 30
     const resumed = cli([...train(out, '--set', 'stageB.epochs=3'), '--resume']);
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(epochsLogged(out), [1, 2, 3], 'epoch 2, trained again, is not logged twice');
+    // The other files of a run: the log, results.json (atomic now), config.json
+    const other: [Record<string, string>, RegExp][] = [
+      [{ EXPNET_TEST_FAIL_APPEND: 'metrics.jsonl' }, /^expnet train: cannot append to .*metrics\.jsonl: no space left on the device$/m],
+      [{ EXPNET_TEST_FAIL_WRITE: 'results.json' }, /^expnet train: cannot write .*results\.json: no space left on the device$/m],
+      [{ EXPNET_TEST_FAIL_WRITE: 'config.json' }, /^expnet train: cannot write .*config\.json: no space left on the device$/m],
+    ];
+    for (const [i, [env, why]] of other.entries()) {
+      const r = cli(train(join(work, `enospc-${i}`), '--set', 'stageB.epochs=1'), { ...ENV, ...env }, ['--import', failWrites]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, why);
+      noStack(r.stderr);
+    }
   });
 
   test('metrics.jsonl on resume: a torn last line is cut off; records already there are not repeated', () => {

@@ -83,9 +83,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const sys = err as { code?: unknown; syscall?: unknown; path?: unknown };
-    if (typeof sys.code === 'string' && typeof sys.syscall === 'string' && typeof sys.path === 'string') {
+    if (typeof sys.code === 'string' && typeof sys.syscall === 'string') {
       // a file operation nothing above expected to fail (e.g. a full disk): one line, no stack trace
-      process.stderr.write(`expnet ${name}: ${sys.syscall} ${sys.path}: ${fsReason(err)}\n`);
+      process.stderr.write(`expnet ${name}: ${sys.syscall}${typeof sys.path === 'string' ? ` ${sys.path}` : ''}: ${fsReason(err)}\n`);
       return 1;
     }
     process.stderr.write(`expnet ${name}: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,5 +1,6 @@
 /** Options shared by `expnet train` and `expnet cv`: data, config file, --set overrides, run folder. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../engine/safetensors.js';
 import { join } from 'node:path';
 import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
@@ -187,7 +188,7 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const record: RunRecord = mix ? { command, data: entries, config: cfg } : { command, data, format, config: cfg };
   openRunFolder(out, a, record, command, bar);
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: bar });
-  writeFileSync(join(out, 'config.json'), JSON.stringify(record, null, 1));
+  writeFileAtomic(join(out, 'config.json'), [Buffer.from(JSON.stringify(record, null, 1))]);
   for (const d of detected) ctx.reporter.message(`data format${mix ? ` of ${d.path}` : ''}: ${d.detection.format} (${d.detection.reason})`);
   ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
   return { cfg: local, data, format, entries, mix, ctx, bar };

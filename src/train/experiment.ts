@@ -3,7 +3,7 @@
  * split when it has one) and `crossValidate` (person-independent k folds, every method, every fold).
  * Validation data for model selection is always carved from the training part, never from a test split.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
@@ -237,6 +237,6 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   // Validation metrics in full (balanced accuracy, per class): what model choices between runs are made on.
   const validation = splits.val.y.length > 0 ? metricsOfProbs(splits.val.y, trained.predict(splits.val), ds.labels) : null;
   const out = { method: cfg.method, precision: resolvePrecision(cfg.precision, cfg.device, 'config.precision').precision, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
-  if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
+  if (isMainProcess()) writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(out, null, 1))]);
   return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy, ...fitCalibration(trained, splits.train, splits.val, ds.labels.length, deployedBalance(cfg)) };
 }

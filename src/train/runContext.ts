@@ -1,6 +1,7 @@
 /** Where a run writes (its folder, metrics log) and how it reports progress; no console output in here. */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ExpnetError, fsReason } from '../errors.js';
 
 export interface Progress {
   stage: string;
@@ -65,7 +66,13 @@ export function createRunContext(dir: string, o: { seed: number; resume?: boolea
     reporter,
     log: (record) => {
       // A resumed run repeats what its predecessor logged after its last checkpoint: that row is there already.
-      if (!earlier.has(recordKey(record))) appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+      if (!earlier.has(recordKey(record))) {
+        try {
+          appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+        } catch (err) {
+          throw new ExpnetError('WRITE_FAILED', `cannot append to ${metrics}: ${fsReason(err)}`, { cause: err });
+        }
+      }
       reporter.record?.(record);
     },
     stop: () => {
