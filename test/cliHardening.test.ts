@@ -246,6 +246,19 @@ describe('predict: only regular files are read; unreadable entries are rows (iss
       assert.equal(r.stdout.trim().split('\n').length, 1, `run ${k + 1} read its own annotated copies:\n${r.stdout}`);
     }
     assert.deepEqual(readdirSync(out), ['a.annotated.png']);
+    // the input folder itself as DIR: its images are still inputs, the copies are not
+    const same = mkdtempSync(join(tmpdir(), 'expnet-annotate-same-'));
+    try {
+      copyFileSync(file, join(same, 'p.png'));
+      for (let k = 0; k < 2; k++) {
+        const r = cli(['predict', same, '--annotate', same, '--jsonl']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { input: string }).input.split('/').pop()), ['p.png'], `run ${k + 1}`);
+      }
+      assert.deepEqual(readdirSync(same).sort(), ['p.annotated.png', 'p.png']);
+    } finally {
+      rmSync(same, { recursive: true, force: true });
+    }
   });
 
   test('control characters in a file name do not reach the terminal raw', () => {

@@ -49,7 +49,7 @@ describe('run folders: lock, config on resume, trained runs, odd --out (issue 30
 
   test('two trainings into one --out: the second refuses naming folder and PID, the first finishes normally', async () => {
     const out = join(work, 'shared');
-    const first = spawn(process.execPath, [...process.execArgv, main, ...train(out, '--set', 'stageB.epochs=60')], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = spawn(process.execPath, [...process.execArgv, main, ...train(out, '--set', 'stageB.epochs=100')], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let firstErr = '';
     first.stderr.on('data', (c: Buffer) => (firstErr += c.toString()));
     const firstExit = new Promise<number | null>((done) => first.on('exit', (c) => done(c)));
@@ -66,7 +66,7 @@ describe('run folders: lock, config on resume, trained runs, odd --out (issue 30
     assert.match(second.stderr, new RegExp(`${out.replace(/[/.]/g, '\\$&')} is in use by another training \\(PID ${first.pid} on `));
     noStack(second.stderr);
     assert.equal(await firstExit, 0, firstErr);
-    assert.deepEqual(epochsLogged(out), Array.from({ length: 60 }, (_, i) => i + 1), 'metrics.jsonl holds the first run only');
+    assert.deepEqual(epochsLogged(out), Array.from({ length: 100 }, (_, i) => i + 1), 'metrics.jsonl holds the first run only');
     assert.ok(!existsSync(join(out, RUN_LOCK_FILE)), 'the lock is released at exit');
   });
 
