@@ -78,11 +78,12 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
     samples.push(sample);
     lines.push(where);
   }
+  const unique = await uniqueInside(samples, lines, root, options.warn);
   return {
     name: options.name ?? path.basename(root),
     root,
-    labels: options.labels ?? presentLabels(samples),
-    samples: await uniqueInside(samples, lines, root, options.warn),
+    labels: options.labels ?? presentLabels(unique),
+    samples: unique,
   };
 }
 
