@@ -13,7 +13,9 @@ export type ExpnetErrorCode =
   | 'NATIVE'
   | 'BAD_CONFIG'
   /** Training diverged (the loss became NaN or infinite). */
-  | 'DIVERGED';
+  | 'DIVERGED'
+  /** A file could not be written (no space left, permission denied); the message names it. */
+  | 'WRITE_FAILED';
 
 /** The one exception type of the library: a code, a message saying what was expected vs what arrived, a cause. */
 export class ExpnetError extends Error {

@@ -107,9 +107,11 @@ describe('malformed inputs: CLI and library (issue 17)', () => {
     }
   });
 
-  test('a 4-image CSV: training warns that validation accuracy is not meaningful', () => {
+  test('a 4-image CSV: training warns that validation accuracy is not meaningful', async () => {
     const csv = join(dir, 'tiny.csv');
-    writeFileSync(csv, 'path,label\nsecret.png,happy\nastronaut.png,sad\nsecret.png,happy\nastronaut.png,sad\n');
+    // four distinct images (duplicate rows would be dropped: issue 30)
+    for (const [i, n] of ['a', 'b', 'c', 'd'].entries()) await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 60 * i, g: 255 - 60 * i, b: 0 } } }).png().toFile(join(dir, `tiny-${n}.png`));
+    writeFileSync(csv, 'path,label\ntiny-a.png,happy\ntiny-b.png,sad\ntiny-c.png,happy\ntiny-d.png,sad\n');
     const r = cli(['train', '--data', csv, '--format', 'csv', '--method', 'scratch', '--out', join(dir, 'run-tiny'), '--quiet', '--threads', '1',
       '--set', 'stageB.epochs=1', '--set', 'stageB.batchSize=2', '--set', 'stageB.warmupEpochs=0']);
     assert.equal(r.status, 0, r.stderr);
@@ -157,7 +159,7 @@ describe('malformed inputs: CLI and library (issue 17)', () => {
       const bytes = readFileSync(join(out, ckpt));
       bytes.fill(0xff, bytes.length - 64);
       writeFileSync(join(out, ckpt), bytes);
-      const resumed = cli([...common, '--set', 'stageB.epochs=2', '--resume']);
+      const resumed = cli([...common, '--set', 'stageB.epochs=2', '--resume', '--force']); // more epochs on resume: --force (issue 30)
       assert.equal(resumed.status, 3, resumed.stderr);
       assert.match(resumed.stderr, new RegExp(`${ckpt.replace(/\./g, '\\.')} is damaged: tensor '[^']+' fails its SHA-256 check`));
       noStack(resumed.stderr);
@@ -244,6 +246,19 @@ describe('predict: only regular files are read; unreadable entries are rows (iss
       assert.equal(r.stdout.trim().split('\n').length, 1, `run ${k + 1} read its own annotated copies:\n${r.stdout}`);
     }
     assert.deepEqual(readdirSync(out), ['a.annotated.png']);
+    // the input folder itself as DIR: its images are still inputs, the copies are not
+    const same = mkdtempSync(join(tmpdir(), 'expnet-annotate-same-'));
+    try {
+      copyFileSync(file, join(same, 'p.png'));
+      for (let k = 0; k < 2; k++) {
+        const r = cli(['predict', same, '--annotate', same, '--jsonl']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { input: string }).input.split('/').pop()), ['p.png'], `run ${k + 1}`);
+      }
+      assert.deepEqual(readdirSync(same).sort(), ['p.annotated.png', 'p.png']);
+    } finally {
+      rmSync(same, { recursive: true, force: true });
+    }
   });
 
   test('control characters in a file name do not reach the terminal raw', () => {

@@ -61,6 +61,7 @@ describe('training progress', () => {
     assert.equal(whereStopped(p), 'teacher epoch 1/2, step 10/10');
     assert.equal(resumeCommand('expnet train', ['--data', 'my data', '--set', 'a=1'], 'runs/x'), "expnet train --data 'my data' --set a=1 --resume --out runs/x");
     assert.equal(resumeCommand('expnet train', ['--out', 'r', '--resume'], 'r'), 'expnet train --out r --resume');
+    assert.equal(resumeCommand('expnet train', ['--out', 'r', '--overwrite'], 'r'), 'expnet train --out r --resume', '--overwrite would delete what --resume continues');
   });
 
   test('--keep best|last|all prunes a finished run’s checkpoints, never model.safetensors', () => {
@@ -98,8 +99,8 @@ describe('training progress', () => {
     assert.ok(Number(m[1]) < 400, 'stopped before the end');
     assert.ok(existsSync(join(out, 'stageB.ckpt.safetensors')), 'resumable: the last finished epoch is checkpointed');
     assert.ok(!existsSync(join(out, 'model.safetensors')));
-    // the printed command, with fewer epochs left so that it finishes quickly
-    const resume = (m[2] ?? '').replace(/^expnet /, '').split(' ').map((a) => a.replace(/^'|'$/g, '')).map((a) => (a === 'stageB.epochs=400' ? `stageB.epochs=${Number(m[1]) + 2}` : a));
+    // the printed command, with fewer epochs left so that it finishes quickly (a changed epoch count needs --force)
+    const resume = [...(m[2] ?? '').replace(/^expnet /, '').split(' ').map((a) => a.replace(/^'|'$/g, '')).map((a) => (a === 'stageB.epochs=400' ? `stageB.epochs=${Number(m[1]) + 2}` : a)), '--force'];
     const r = spawnSync(process.execPath, [...process.execArgv, main, ...resume], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /stageB: resumed after epoch \d+/);

@@ -17,6 +17,7 @@ export const CV_HELP = `expnet cv --data <dir|csv> [--folds 10] [--methods fn2en
   --precision P      auto (default) | bf16 | fp32, as in \`expnet train --help\` (bf16 where the CPU has native
                      bfloat16; bf16 on a CPU without it is an error)
   --keep K           checkpoints kept in each fold's folder at the end: all (default) | best | last
+  --resume, --force, --overwrite and the run lock on --out: as in \`expnet train --help\`
   Ctrl-C (or --max-time) stops inside a fold without scoring it and prints the --resume command that finishes it.
   With fn2en and finetune together, the fine-tune baseline is fn2en's own fine-tuned face net (trained once).`;
 
@@ -30,7 +31,7 @@ export async function cvCommand(argv: string[]): Promise<number> {
   if ((values.data?.length ?? 0) > 1 || values.weight) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one --data (multi-data runs are for expnet train)');
   const { cfg, data, format, ctx, mix, bar } = prepareRun(values, join('runs', `cv-${stamp}`), ['expnet cv', ...argv].join(' '));
   if (mix) throw new ExpnetError('BAD_CONFIG', 'expnet cv takes one labelled --data (multi-data and unlabelled sets are for expnet train)');
-  const ds = await readDataSet(format, data);
+  const ds = await readDataSet(format, data, (t) => ctx.reporter.warn(t));
   const only = values['only-folds']?.split(',').map(Number);
   const resume = resumeCommand('expnet cv', argv, ctx.dir);
   const sigint = stopOnSigint(ctx, () => bar?.last() ?? null, resume);

@@ -31,9 +31,15 @@ export interface ExpandedInputs {
 }
 
 export interface ExpandOptions {
-  /** Files under this folder are left out of folder and glob listings (the annotated copies of an earlier run). */
+  /**
+   * The --annotate folder: the annotated copies an earlier run wrote there (`*.annotated.png` under it) are left
+   * out of folder and glob listings; its other files are inputs like any (it may be the input folder itself).
+   */
   exclude?: string;
 }
+
+/** The name ending of an annotated copy (`predict --annotate`, src/cli/predictOutput.ts `annotatedPaths`). */
+export const ANNOTATED_SUFFIX = '.annotated.png';
 
 /** Why a regular file cannot be opened for reading, or null (a FIFO, a device, a socket are not files). */
 export function fileProblem(path: string): string | null {
@@ -96,7 +102,7 @@ function list(base: string, pattern: string, images: boolean, out: ExpandedInput
   for (const h of hits.sort(compareNames)) {
     const p = base === '.' ? h : join(base, h);
     if (images && !isImageFile(h) && !isVideoFile(h)) continue;
-    if (exclude !== null && resolve(p).startsWith(exclude)) continue;
+    if (exclude !== null && h.endsWith(ANNOTATED_SUFFIX) && resolve(p).startsWith(exclude)) continue;
     const why = fileProblem(p);
     if (why === null) files.push(p);
     else out.problems.push({ path: p, reason: why });

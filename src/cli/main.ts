@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The expnet command line: one file per command; this one dispatches and maps errors to exit codes. */
-import { ExpnetError, type ExpnetErrorCode } from '../errors.js';
+import { ExpnetError, fsReason, type ExpnetErrorCode } from '../errors.js';
 import { CV_HELP, cvCommand } from './cv.js';
 import { TRAIN_HELP, trainCommand } from './train.js';
 import { BUNDLE_HELP, bundleCommand, EXPORT_HELP, exportCommand } from './export.js';
@@ -40,6 +40,7 @@ const EXIT: Record<ExpnetErrorCode, number> = {
   NOT_FOUND: 3,
   NATIVE: 1,
   DIVERGED: 1,
+  WRITE_FAILED: 1,
 };
 
 function usage(): string {
@@ -80,6 +81,12 @@ export async function main(argv: string[]): Promise<number> {
       const text = flag !== undefined ? unknownOption(flag, known).message : err.message;
       process.stderr.write(`expnet ${name}: ${text}\n  (expnet ${name} --help lists the options)\n`);
       return 2;
+    }
+    const sys = err as { code?: unknown; syscall?: unknown; path?: unknown };
+    if (typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+      // a file operation nothing above expected to fail (e.g. a full disk): one line, no stack trace
+      process.stderr.write(`expnet ${name}: ${sys.syscall}${typeof sys.path === 'string' ? ` ${sys.path}` : ''}: ${fsReason(err)}\n`);
+      return 1;
     }
     process.stderr.write(`expnet ${name}: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

@@ -29,7 +29,8 @@ export const PREDICT_HELP = `expnet predict <files|folders|globs|-> [options]
   --decimals N       digits after the point in JSON and CSV (default ${DEFAULT_DECIMALS} in JSON)
   --no-landmarks     leave the 68 landmarks out of the JSON (compact output)
   --annotate DIR     write annotated PNGs with boxes, labels and probability panels; DIR mirrors the inputs'
-                     folders (a/x.jpg → DIR/a/x.annotated.png); files under DIR are never read as inputs
+                     folders (a/x.jpg → DIR/a/x.annotated.png); the copies (*.annotated.png under DIR) are
+                     never read as inputs, so DIR may be the input folder itself
   --crops            inputs are face crops already (FER2013/CK+ style): no detection, the image is the face
   --models DIR       model folder (default: the bundled models/)
   --model NAME|FILE  expression model: a name in the model folder, or an .onnx file with its .json card beside it

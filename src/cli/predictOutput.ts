@@ -5,6 +5,7 @@
 import { dirname, extname, join, parse, relative, resolve, sep } from 'node:path';
 import type { Face } from '../infer/facePipeline.js';
 import type { ImageResult } from '../infer/recognizer.js';
+import { ANNOTATED_SUFFIX } from './inputs.js';
 
 /** One input's outcome: its result, or the error that stopped it. */
 export type Outcome = { file: string; result: ImageResult; error?: undefined } | { file: string; result?: undefined; error: string };
@@ -136,7 +137,7 @@ export function annotatedPaths(files: readonly string[], outDir: string): Map<st
   const out = new Map<string, string>();
   for (const f of files) {
     const s = stem(f);
-    out.set(f, join(outDir, `${(count.get(s) ?? 0) > 1 ? `${s}${extname(f)}` : s}.annotated.png`));
+    out.set(f, join(outDir, `${(count.get(s) ?? 0) > 1 ? `${s}${extname(f)}` : s}${ANNOTATED_SUFFIX}`));
   }
   return out;
 }

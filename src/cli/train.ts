@@ -36,8 +36,14 @@ export const TRAIN_HELP = `expnet train --data <dir|csv> [--data <dir|csv> ...] 
   --method M      fn2en (default) | finetune | scratch
   --config FILE   JSON config (see src/train/config.ts); --set key.path=value overrides (repeatable)
   --out DIR       run folder (default runs/<method>-<timestamp>); holds config.json, metrics.jsonl,
-                  checkpoints, results.json and model.safetensors
-  --resume        continue an interrupted run in --out
+                  checkpoints, results.json and model.safetensors; one training at a time (run.lock:
+                  a second one is refused naming the PID; a dead process's lock is taken over)
+  --resume        continue the run in --out; its config.json must match (seed, method, data, format and
+                  every other key; --max-time may change); a difference is an error naming the keys
+  --force         with --resume: let the epochs (teacher.stage/stageA/stageB.epochs, of a stage no later
+                  stage has trained from), device and precision differ from the saved run's; nothing else
+  --overwrite     --out holds a trained run (checkpoints, results, logged epochs): delete its files and
+                  start over (without --resume or --overwrite such an --out is refused)
   --max-time S    stop after S seconds (resumable)
   --device D      cpu (default) | cuda | cuda:N; CUDA needs the addon built against a CUDA libtorch
                   (docs/DISTRIBUTED.md); with --nproc, worker i trains on cuda:i
@@ -118,7 +124,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const sigint = main && !group ? stopOnSigint(ctx, () => bar?.last() ?? null, resume) : null;
   let run: CliRun;
   try {
-    run = mix ? await mixRun(entries, cfg, ctx) : await singleRun(await readDataSet(format, data), format, cfg, ctx);
+    run = mix ? await mixRun(entries, cfg, ctx) : await singleRun(await readDataSet(format, data, (t) => ctx.reporter.warn(t)), format, cfg, ctx);
   } finally {
     sigint?.uninstall();
   }

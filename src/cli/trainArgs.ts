@@ -1,17 +1,21 @@
 /** Options shared by `expnet train` and `expnet cv`: data, config file, --set overrides, run folder. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../engine/safetensors.js';
 import { join } from 'node:path';
 import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
 import { deviceOfRank, resolveConfig, type TrainConfig } from '../train/config.js';
 import type { DataFormat } from '../train/experiment.js';
 import { detectEntryFormats, resolveDataEntries, type ResolvedEntry } from './dataArgs.js';
-import { createRunContext, silentReporter, type RunContext } from '../train/runContext.js';
+import { createRunContext, silentReporter, type Reporter, type RunContext } from '../train/runContext.js';
 import { groupFromEnv, resolveGroupOptions, type DistBackend, type ProcessGroupOptions } from '../engine/distributed.js';
 import { assertNativeBuilt } from '../engine/native.js';
 import { setNumThreads } from '../engine/runtime.js';
 import { resolvePrecision } from '../engine/autocast.js';
 import { progressBar, type ProgressBar } from './progressBar.js';
+import { acquireRunLock } from '../train/runLock.js';
+import { clearRun, makeRunFolder, refuseTrainedRun } from '../train/runFolder.js';
+import { checkResume, describeDifferences, type RunRecord } from '../train/runFingerprint.js';
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string', multiple: true },
@@ -23,6 +27,8 @@ export const TRAIN_OPTIONS = {
   out: { type: 'string' },
   seed: { type: 'string' },
   resume: { type: 'boolean' },
+  force: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
   'max-time': { type: 'string' },
   threads: { type: 'string' },
   device: { type: 'string' },
@@ -85,6 +91,10 @@ export interface TrainArgs {
   out?: string | undefined;
   seed?: string | undefined;
   resume?: boolean | undefined;
+  /** With --resume: continue although the epochs, device or precision differ from the saved run's. */
+  force?: boolean | undefined;
+  /** Start over in an --out that holds a run: its files are deleted first. */
+  overwrite?: boolean | undefined;
   'max-time'?: string | undefined;
   threads?: string | undefined;
   device?: string | undefined;
@@ -168,14 +178,35 @@ export function prepareRun(a: TrainArgs, defaultOut: string, command: string, ra
   const format = first.format as DataFormat;
   if (a.threads) setNumThreads(Number(a.threads));
   const out = a.out ?? defaultOut;
+  if (a.resume && a.overwrite) throw new ExpnetError('BAD_CONFIG', '--resume continues the run in --out, --overwrite deletes it: give one of them');
+  if (a.force && !a.resume) throw new ExpnetError('BAD_CONFIG', '--force goes with --resume (it lets a resumed run change its epochs, device or precision)');
   if (rank > 0) {
     const deadline = cfg.maxTimeSec ? Date.now() + cfg.maxTimeSec * 1000 : 0;
     return { cfg: local, data, format, entries, mix, ctx: { dir: out, seed: cfg.seed, resume: a.resume ?? false, deadline, reporter: silentReporter, log: () => {} }, bar: null };
   }
   const bar = progressBar(process.stderr, a.quiet ?? false);
+  const record: RunRecord = mix ? { command, data: entries, config: cfg } : { command, data, format, config: cfg };
+  openRunFolder(out, a, record, command, bar);
   const ctx = createRunContext(out, { seed: cfg.seed, resume: a.resume ?? false, maxTimeSec: cfg.maxTimeSec, reporter: bar });
-  writeFileSync(join(out, 'config.json'), JSON.stringify(mix ? { command, data: entries, config: cfg } : { command, data, format, config: cfg }, null, 1));
+  writeFileAtomic(join(out, 'config.json'), [Buffer.from(JSON.stringify(record, null, 1))]);
   for (const d of detected) ctx.reporter.message(`data format${mix ? ` of ${d.path}` : ''}: ${d.detection.format} (${d.detection.reason})`);
   ctx.reporter.message(`precision: ${p.precision} (${p.reason})`);
   return { cfg: local, data, format, entries, mix, ctx, bar };
+}
+
+/**
+ * Before a run writes to `out`: the folder is a possible one and created, this process holds its lock (one
+ * training per folder), and what is already there is continued (--resume, same config), deleted (--overwrite)
+ * or, holding a trained run, refused.
+ */
+function openRunFolder(out: string, a: TrainArgs, record: RunRecord, command: string, reporter: Reporter): void {
+  makeRunFolder(out);
+  acquireRunLock(out, command, (t) => reporter.warn(t));
+  if (a.resume) {
+    const forced = checkResume(out, record, a.force ?? false);
+    if (forced.length > 0) reporter.warn(`--force: the resumed run continues with ${describeDifferences(forced)}`);
+  } else if (a.overwrite) {
+    const removed = clearRun(out);
+    if (removed.length > 0) reporter.message(`--overwrite: removed ${removed.join(', ')} from ${out}`);
+  } else refuseTrainedRun(out);
 }

@@ -6,7 +6,7 @@ const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.rep
 /** The command that continues a stopped run: the same arguments plus --resume and --out DIR. */
 export function resumeCommand(command: string, argv: readonly string[], dir: string): string {
   const hasOut = argv.some((a) => a === '--out' || a.startsWith('--out='));
-  const args = [...argv, ...(argv.includes('--resume') ? [] : ['--resume']), ...(hasOut ? [] : ['--out', dir])];
+  const args = [...argv.filter((a) => a !== '--overwrite'), ...(argv.includes('--resume') ? [] : ['--resume']), ...(hasOut ? [] : ['--out', dir])];
   return [command, ...args.map(quote)].join(' ');
 }
 

@@ -10,12 +10,16 @@ export interface CsvManifestOptions {
   name?: string;
   /** Class order; default: the labels present, alphabetical. A label outside it is an error. */
   labels?: readonly ExpressionLabel[];
+  /** Told about rows dropped as duplicates (the same image as an earlier row). */
+  warn?: (text: string) => void;
 }
 
 /**
  * Reads a CSV manifest: required columns `path,label`; optional `subject`, `sequence`, `frame` (integer),
  * `split` (or `usage`). Paths are relative to the CSV's folder, which becomes the data set's root; a path that
- * leads outside it (`../x.png`, `/etc/passwd`) is an error.
+ * leads outside it (`../x.png`, `/etc/passwd`, or a symlink whose target is outside) is an error.
+ * A row naming the same image as an earlier row (by real path) is dropped with a warning: a duplicate could
+ * otherwise land on both sides of a training/validation split.
  * Labels go through the synonym map (angry → anger, ...).
  * @throws ExpnetError('BAD_LABEL_FILE') naming file and line for a bad label, frame or field count.
  */
@@ -39,6 +43,7 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
   const allowed = options.labels === undefined ? undefined : new Set(options.labels);
   const root = path.dirname(path.resolve(csvFile));
   const samples: Sample[] = [];
+  const lines: string[] = [];
   for (const row of table.rows) {
     const where = `${csvFile}:${row.line}`;
     const get = (i: number | undefined): string | undefined => {
@@ -71,11 +76,53 @@ export async function readCsvManifest(csvFile: string, options: CsvManifestOptio
       sample.frame = Number(frame);
     }
     samples.push(sample);
+    lines.push(where);
   }
+  const unique = await uniqueInside(samples, lines, root, options.warn);
   return {
     name: options.name ?? path.basename(root),
     root,
-    labels: options.labels ?? presentLabels(samples),
-    samples,
+    labels: options.labels ?? presentLabels(unique),
+    samples: unique,
   };
+}
+
+/** Real path of `p`, or null when it cannot be resolved (missing, a loop: the loader reports those). */
+async function real(p: string): Promise<string | null> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return null;
+  }
+}
+
+/** The samples with every existing image really inside `root` (symlinks followed) and each image once. */
+async function uniqueInside(samples: Sample[], lines: readonly string[], root: string, warn?: (text: string) => void): Promise<Sample[]> {
+  const realRoot = (await real(root)) ?? root;
+  const reals: (string | null)[] = [];
+  for (let i = 0; i < samples.length; i += 256) reals.push(...(await Promise.all(samples.slice(i, i + 256).map((s) => real(path.resolve(root, s.path))))));
+  const seen = new Map<string, number>();
+  const out: Sample[] = [];
+  const dropped: string[] = [];
+  let conflicts = 0;
+  samples.forEach((s, i) => {
+    const r = reals[i] ?? null;
+    const inside = r === null ? '' : path.relative(realRoot, r);
+    if (r !== null && (inside === '' || inside.startsWith('..') || path.isAbsolute(inside))) {
+      throw new ExpnetError('BAD_LABEL_FILE', `${lines[i]}: path ${JSON.stringify(s.path)} is outside the manifest's folder ${root}: a symlink leads to ${r} (image paths stay inside the folder)`);
+    }
+    const key = r ?? path.resolve(root, s.path);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      out.push(s);
+      return;
+    }
+    dropped.push(`${lines[i]} (as ${lines[first]})`);
+    if (samples[first]?.label !== s.label) conflicts++;
+  });
+  if (dropped.length > 0) {
+    warn?.(`${dropped.length} duplicate row(s) dropped, each naming the same image as an earlier row (the first row is kept${conflicts > 0 ? `; ${conflicts} of them had another label` : ''}): ${dropped.slice(0, 3).join(', ')}${dropped.length > 3 ? ', …' : ''}`);
+  }
+  return out;
 }

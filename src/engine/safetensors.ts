@@ -5,7 +5,7 @@
  * Files without that key (older expnet files, other writers) load unchecked.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { ExpnetError, fsReason } from '../errors.js';
 import type { RawTensor } from './module.js';
 import { Tensor, type DType, type TensorData } from './tensor.js';
@@ -45,20 +45,26 @@ function rawOf(t: Tensor | RawTensor): RawTensor {
   return { dtype: t.dtype, shape: t.shape, data: t.data() };
 }
 
-/** Writes a file to `path` atomically: a temporary file in the same folder, fsync, then rename. */
+/**
+ * Writes a file to `path` atomically: a temporary file in the same folder, fsync, then rename.
+ * @throws ExpnetError('WRITE_FAILED') naming the file and the reason (e.g. no space left); a file already at
+ * `path` is kept as it was.
+ */
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
+  let fd: number | null = null;
   try {
+    fd = openSync(tmp, 'w');
     for (const c of chunks) writeSync(fd, c);
     fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw new ExpnetError('WRITE_FAILED', `cannot write ${path}: ${fsReason(err)}${existsSync(path) ? ' (the previous file is kept)' : ''}`, { cause: err });
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /** Serialises tensors (libtorch tensors or raw values) with string metadata to safetensors bytes. */

@@ -84,6 +84,7 @@ const FROM_EXPNET: Record<ExpnetErrorCode, [number, HttpErrorCode]> = {
   BAD_MODEL: [500, 'INTERNAL'],
   NATIVE: [500, 'INTERNAL'],
   DIVERGED: [500, 'INTERNAL'],
+  WRITE_FAILED: [500, 'INTERNAL'],
 };
 
 /** Fastify and @fastify/multipart error codes with a status of their own. */

@@ -30,8 +30,8 @@ export interface DataEntry {
 export type ResolvedEntry = DataEntry & { format: EntryFormat };
 
 /** Reads an entry's data set. */
-export function readEntry(format: EntryFormat, root: string): Promise<DataSet> {
-  return format === 'unlabelled' ? readUnlabelledFolder(root) : readDataSet(format, root);
+export function readEntry(format: EntryFormat, root: string, warn?: (text: string) => void): Promise<DataSet> {
+  return format === 'unlabelled' ? readUnlabelledFolder(root) : readDataSet(format, root, warn);
 }
 
 export const DATA_ENTRY_KEYS: readonly string[] = ['path', 'format', 'weight', 'labelled'];
@@ -66,12 +66,12 @@ export function checkDataEntry(raw: unknown, where: string): DataEntry {
 }
 
 /** Reads, maps and splits every entry (formats resolved by the caller); names are made unique (`sfew`, `sfew#2`). */
-export async function readMix(entries: readonly ResolvedEntry[], cfg: TrainConfig): Promise<MixPart[]> {
+export async function readMix(entries: readonly ResolvedEntry[], cfg: TrainConfig, warn?: (text: string) => void): Promise<MixPart[]> {
   if (entries.length === 0) throw new ExpnetError('BAD_CONFIG', 'no data set given (--data or a data list in the config)');
   const parts: MixPart[] = [];
   const names = new Set<string>();
   for (const e of entries) {
-    const read = await readEntry(e.format, e.path);
+    const read = await readEntry(e.format, e.path, warn);
     const labelled = e.labelled ?? !read.unlabelled;
     if (labelled && read.unlabelled) throw new ExpnetError('BAD_CONFIG', `${e.path}: format 'unlabelled' has no labels (labelled: true is not possible)`);
     let name = read.name;

@@ -3,7 +3,7 @@
  * split when it has one) and `crossValidate` (person-independent k folds, every method, every fold).
  * Validation data for model selection is always carved from the training part, never from a test split.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readCkPlus } from '../data/ckplus.js';
 import { readCkPlus48 } from '../data/ckplus48.js';
@@ -32,7 +32,8 @@ import type { TemperatureCalibration } from '../eval/temperature.js';
 
 export { DATA_FORMATS, type DataFormat } from '../data/detectFormat.js';
 
-export function readDataSet(format: DataFormat, root: string): Promise<DataSet> {
+/** Reads a data set; `warn` is told what the reader dropped (a CSV manifest's duplicate rows). */
+export function readDataSet(format: DataFormat, root: string, warn?: (text: string) => void): Promise<DataSet> {
   switch (format) {
     case 'ckplus48': return readCkPlus48(root);
     case 'ckplus': return readCkPlus(root);
@@ -42,7 +43,7 @@ export function readDataSet(format: DataFormat, root: string): Promise<DataSet> 
     case 'sfew': return readSfew(root);
     case 'tfd': return readTfd(root);
     case 'folder': return readImageFolder(root);
-    case 'csv': return readCsvManifest(root);
+    case 'csv': return readCsvManifest(root, warn ? { warn } : {});
     case 'ferplus': return readFerPlus(root);
     case 'ferplus7': return readFerPlus(root, { contempt: false });
   }
@@ -236,6 +237,6 @@ export async function trainOnDataSet(ds: DataSet, cfg: TrainConfig, ctx: RunCont
   // Validation metrics in full (balanced accuracy, per class): what model choices between runs are made on.
   const validation = splits.val.y.length > 0 ? metricsOfProbs(splits.val.y, trained.predict(splits.val), ds.labels) : null;
   const out = { method: cfg.method, precision: resolvePrecision(cfg.precision, cfg.device, 'config.precision').precision, valAccuracy: trained.valAccuracy, validation, testName, test: metrics, stages: trained.stages };
-  if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
+  if (isMainProcess()) writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(out, null, 1))]);
   return { trained, test: metrics, testName, valAccuracy: trained.valAccuracy, ...fitCalibration(trained, splits.train, splits.val, ds.labels.length, deployedBalance(cfg)) };
 }

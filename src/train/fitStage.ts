@@ -216,10 +216,11 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
       if (score !== null && (saved.bestScore === null || score >= saved.bestScore)) {
         saved.bestScore = score;
         saved.bestEpoch = epoch + 1;
-        saveCheckpoint(best, { model: spec.model });
+        checkpointed(spec.name, epoch, saved.epoch, () => saveCheckpoint(best, { model: spec.model }));
       }
+      const done = saved.epoch;
       saved.epoch = epoch + 1;
-      saveCheckpoint(ckpt, { model: spec.model, optimizer, extra: saved });
+      checkpointed(spec.name, epoch, done, () => saveCheckpoint(ckpt, { model: spec.model, optimizer, extra: saved }));
     }
   } finally {
     step.dispose();
@@ -230,4 +231,14 @@ export async function fitStage(ctx: RunContext, spec: StageSpec): Promise<StageR
   if (group) await syncModel(spec.model);
   spec.model.eval();
   return { epochsRun: saved.epoch, bestScore: saved.bestScore, bestEpoch: saved.bestEpoch, interrupted, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Runs a checkpoint write; a failed one (disk full) says which epoch is lost and where --resume starts. */
+function checkpointed(stage: string, epoch: number, saved: number, write: () => void): void {
+  try {
+    write();
+  } catch (err) {
+    if (!(err instanceof ExpnetError) || err.code !== 'WRITE_FAILED') throw err;
+    throw new ExpnetError('WRITE_FAILED', `${stage}: epoch ${epoch + 1} could not be checkpointed: ${err.message}; --resume continues after epoch ${saved} of ${stage}`, { cause: err });
+  }
 }

@@ -1,6 +1,7 @@
 /** Where a run writes (its folder, metrics log) and how it reports progress; no console output in here. */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ExpnetError, fsReason } from '../errors.js';
 
 export interface Progress {
   stage: string;
@@ -52,6 +53,7 @@ export function createRunContext(dir: string, o: { seed: number; resume?: boolea
   mkdirSync(dir, { recursive: true });
   const metrics = join(dir, 'metrics.jsonl');
   if (!o.resume) writeFileSync(metrics, '');
+  const earlier = o.resume ? loggedBefore(metrics) : new Set<string>();
   let deadline = o.maxTimeSec ? Date.now() + o.maxTimeSec * 1000 : 0;
   const reporter = o.reporter ?? silentReporter;
   return {
@@ -63,13 +65,56 @@ export function createRunContext(dir: string, o: { seed: number; resume?: boolea
     },
     reporter,
     log: (record) => {
-      appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+      // A resumed run repeats what its predecessor logged after its last checkpoint: that row is there already.
+      if (!earlier.has(recordKey(record))) {
+        try {
+          appendFileSync(metrics, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+        } catch (err) {
+          throw new ExpnetError('WRITE_FAILED', `cannot append to ${metrics}: ${fsReason(err)}`, { cause: err });
+        }
+      }
       reporter.record?.(record);
     },
     stop: () => {
       deadline = 1;
     },
   };
+}
+
+/** Fields that tell one metrics.jsonl record from another of the same kind. */
+const IDENTITY = ['run', 'fold', 'method', 'stage', 'epoch', 'data'];
+
+/** What a record is about (which epoch of which stage, ...) and which fields it has, not its values. */
+export function recordKey(record: Readonly<Record<string, unknown>>): string {
+  const fields = Object.keys(record).filter((k) => k !== 'time').sort();
+  return JSON.stringify([IDENTITY.map((k) => record[k] ?? null), fields]);
+}
+
+/**
+ * The records of an existing metrics.jsonl (keys, see recordKey); a torn last line (a process killed while
+ * appending) is cut off so the next record starts on its own line.
+ */
+function loggedBefore(file: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const keys = new Set<string>();
+  const good: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      keys.add(recordKey(JSON.parse(line) as Record<string, unknown>));
+      good.push(line);
+    } catch {
+      // torn or foreign line: dropped
+    }
+  }
+  const clean = good.map((l) => l + '\n').join('');
+  if (clean !== text) writeFileSync(file, clean);
+  return keys;
 }
 
 /** A sub-folder context (e.g. one fold of a cross-validation) sharing reporter, deadline and stop. */

@@ -4,7 +4,7 @@
  * accuracies (or the pooled accuracy, config.selection), then per-set validation and test metrics, the temperature fitted on the validation carve, and
  * results.json + splits.json (which samples of each set trained, validated and tested) in the run folder.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../engine/safetensors.js';
 import { join } from 'node:path';
 import { BASIC7_LABELS } from '../data/labels.js';
 import { isMainProcess } from '../engine/distributed.js';
@@ -63,7 +63,7 @@ async function loadPart(p: MixPart, cfg: TrainConfig, ctx: RunContext): Promise<
 
 /** Trains `cfg.method` on the mix and scores it per set; results.json and splits.json go into ctx.dir. */
 export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainConfig, ctx: RunContext): Promise<MixRun> {
-  const parts = await readMix(entries, cfg);
+  const parts = await readMix(entries, cfg, (t) => ctx.reporter.warn(t));
   for (const p of parts) {
     ctx.reporter.message(describePart(p));
     ctx.log({ data: p.name, format: p.format, weight: p.weight, labelled: p.labelled, train: p.train.length, validation: p.validation.length, test: p.test.length, testName: p.testName, dropped: p.dropped });
@@ -71,7 +71,7 @@ export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainCo
   if (isMainProcess()) {
     const ids = (p: MixPart, idx: readonly number[]): string[] => idx.map((i) => p.ds.samples[i]?.path ?? '');
     const record = parts.map((p) => ({ name: p.name, path: p.path, train: ids(p, p.train), validation: ids(p, p.validation), test: ids(p, p.test), testName: p.testName }));
-    writeFileSync(join(ctx.dir, 'splits.json'), JSON.stringify(record));
+    writeFileAtomic(join(ctx.dir, 'splits.json'), [Buffer.from(JSON.stringify(record))]);
   }
   const loaded: { part: MixPart; train: ImageSet; val: ImageSet; test: ImageSet }[] = [];
   for (const part of parts) {
@@ -116,6 +116,6 @@ export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainCo
     classPrior,
     stages: trained.stages,
   };
-  if (isMainProcess()) writeFileSync(join(ctx.dir, 'results.json'), JSON.stringify(out, null, 1));
+  if (isMainProcess()) writeFileAtomic(join(ctx.dir, 'results.json'), [Buffer.from(JSON.stringify(out, null, 1))]);
   return { trained, labels, valAccuracy: trained.valAccuracy, sets, calibration, classFrequencies, classPrior };
 }
