@@ -240,7 +240,11 @@ WebRecognizer.models()
   .then((found) => {
     index = found;
     state.models = index?.models.map((m) => m.name) ?? [];
-    for (const m of index?.models ?? []) modelSelect.add(new Option(m.data ? `${m.name} (${m.data.length > 60 ? `${m.data.slice(0, 57)}…` : m.data})` : m.name, m.name));
+    for (const m of index?.models ?? []) {
+      const option = new Option(m.name, m.name);
+      option.title = m.data;
+      modelSelect.add(option);
+    }
     return load(index?.default);
   })
   .catch(fail);
