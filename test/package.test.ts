@@ -149,6 +149,11 @@ export async function happiest(path: string): Promise<{ box: Box; eyes: Point[];
   void typo;
   return { box: face.box, eyes: face.landmarks.slice(36, 48), happy: face.expressions.happy ?? 0, label: face.label };
 }
+// the browser recognizer returns the Node Recognizer's ImageResult
+export async function inBrowser(rec: WebRecognizer, img: HTMLImageElement): Promise<ImageResult> {
+  const faces: Face[] = (await rec.detect(img)).faces;
+  return { ...(await rec.detect(img, img.naturalWidth, img.naturalHeight)), faces };
+}
 export type Uses = [Tensor, TrainConfig, WebRecognizer];
 `);
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
