@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { browserDetector } from '../web/build.js';
 import { packageRoot } from '../src/engine/native.js';
 import { DETECTOR_FILE, DETECTOR_INT8_SIZE } from '../src/infer/bundleFiles.js';
-import { detectFaces, type PipelineNets } from '../src/infer/facePipeline.js';
+import { DEFAULT_DETECTOR_SIZE, detectFaces, type PipelineNets } from '../src/infer/facePipeline.js';
 import { loadBundle } from '../src/infer/modelBundle.js';
 import type { InferSession } from '../src/infer/ortSession.js';
 import { readRgb } from '../src/infer/readImage.js';
@@ -25,6 +25,8 @@ const ROOT = packageRoot();
 const SAMPLE = join(ROOT, 'examples', 'astronaut.png');
 
 test('the browser detector file: int8 weights (< 30 % of the float32 bytes), the Node default\'s faces on the astronaut', { timeout: 240_000 }, async (t) => {
+  // the file is made for the default input side (the Node default's graph, and what the browser uses by default)
+  assert.equal(DETECTOR_INT8_SIZE, DEFAULT_DETECTOR_SIZE);
   const float = new Uint8Array(readFileSync(join(ROOT, 'models', DETECTOR_FILE)));
   const int8 = browserDetector(float);
   t.diagnostic(`${DETECTOR_FILE}: ${(float.length / 2 ** 20).toFixed(1)} MiB float32 → ${(int8.length / 2 ** 20).toFixed(1)} MiB int8`);

@@ -4,7 +4,7 @@
  * (WebGPU when the browser has an adapter, else wasm). Nothing leaves the page.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, type DetectorPrecision, type Face, type PipelineNets } from '../../src/infer/facePipeline.js';
+import { DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, type DetectorPrecision, type Face, type PipelineNets } from '../../src/infer/facePipeline.js';
 import { modelLabels, type ExpressionLabel } from '../../src/data/labels.js';
 import { ExpnetError } from '../../src/errors.js';
 import { FER_CROP_TEMPLATE } from '../../src/infer/alignCrop.js';
@@ -108,7 +108,7 @@ export class WebRecognizer {
       throw new ExpnetError('BAD_CONFIG', `WebRecognizer: no expression model '${name}' at ${base}; available: ${index.models.map((m) => m.name).join(', ')}`);
     }
     const size = options.detectorSize ?? DEFAULT_DETECTOR_SIZE;
-    const precision = options.detectorPrecision ?? (options.detectorSize === undefined ? 'int8' : 'float32');
+    const precision = options.detectorPrecision ?? (options.detectorSize === undefined ? DEFAULT_DETECTOR_PRECISION : 'float32');
     if (precision !== 'int8' && precision !== 'float32') throw new ExpnetError('BAD_CONFIG', `WebRecognizer: detectorPrecision must be 'int8' or 'float32', got '${String(precision)}'`);
     const cardUrl = `${base}${name}.json`;
     const [cardBytes, det, lm, cls] = await Promise.all([fetchBytes(cardUrl), loadDetector(base, size, precision), fetchBytes(base + LANDMARKS_FILE), fetchBytes(`${base}${name}.onnx`)]);
@@ -129,12 +129,13 @@ export class WebRecognizer {
 
   /**
    * Every face of one frame (an image, a video or a canvas), in its pixels: the same ImageResult as the Node
-   * Recognizer's `detect`. width/height default to the source's own (a video's videoWidth × videoHeight).
+   * Recognizer's `detect`. width/height default to the source's own (a video's videoWidth × videoHeight, an
+   * image's natural size).
    */
   async detect(src: Source, width?: number, height?: number): Promise<WebImageResult> {
-    const video = src as Partial<HTMLVideoElement>;
-    const w = width ?? (video.videoWidth || src.width);
-    const h = height ?? (video.videoHeight || src.height);
+    const el = src as Partial<HTMLVideoElement & HTMLImageElement>;
+    const w = width ?? (el.videoWidth || el.naturalWidth || src.width);
+    const h = height ?? (el.videoHeight || el.naturalHeight || src.height);
     const faces = await detectFaces(this.nets, framePixels(src, w, h), { minConfidence: this.minConfidence });
     return { input: describeSource(src, w, h), width: w, height: h, faces };
   }
