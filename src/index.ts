@@ -9,7 +9,7 @@ export type { Box, Point } from './faces/box.js';
 export type { SsdFaceOptions } from './faces/decodeSsdFaces.js';
 export type { ImageInput, RawImage } from './infer/readImage.js';
 export type { SessionOptions } from './infer/ortSession.js';
-export { bundledModelDir, DEFAULT_EXPRESSION_MODEL, loadBundle, MODEL_ROLES, resolveModelName, type BundledCard, type ModelBundle, type ModelRole } from './infer/modelBundle.js';
+export { bundledModelDir, DEFAULT_EXPRESSION_MODEL, loadBundle, MODEL_ROLES, resolveModelName, samplePhoto, type BundledCard, type ModelBundle, type ModelRole } from './infer/modelBundle.js';
 export { annotatePng, overlaySvg } from './infer/annotate.js';
 export { VideoRun, type VideoFrameResult, type VideoOptions } from './infer/videoRun.js';
 export { probeVideo, videoFrames, type VideoFrame, type VideoInfo, type VideoSourceOptions } from './infer/videoSource.js';

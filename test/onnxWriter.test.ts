@@ -5,6 +5,7 @@ import * as onnx from '../src/formats/onnx/index.js';
 import { GraphBuilder, decodeModel, tensorValues, type BatchNormParams, type FloatTensor } from '../src/formats/onnx/index.js';
 import { assertClose, randPositive, randTensor, runNode, runWeb, seededRandom, singleOutputModel } from './helpers/onnxHarness.js';
 import * as ref from './helpers/refOps.js';
+import { toRawData } from '../src/formats/onnx/tensorData.js';
 
 const rand = seededRandom(20240607);
 const TOL = 1e-4;
@@ -295,5 +296,18 @@ describe('GraphBuilder checks', () => {
     assert.throws(() => onnx.conv2d(g, 'x', { weight: { data: new Float32Array(4), shape: [2, 2] } }), code('BAD_WEIGHTS'));
     assert.throws(() => onnx.conv2d(g, 'x', conv(3, 1, [1, 1]), { group: 2 }), code('BAD_WEIGHTS'));
     assert.ok(g.toModel().length > 0);
+  });
+});
+
+describe('int8 tensors', () => {
+  it('round-trip through raw data and a model file; values outside int8 are refused', () => {
+    const raw = toRawData(Int8Array.from([-128, -1, 0, 7, 127]), 'int8', 'w');
+    assert.deepEqual([...raw], [128, 255, 0, 7, 127]);
+    const t = { name: 'w', elemType: 'int8' as const, dims: [5], rawData: raw };
+    assert.deepEqual([...tensorValues(t)], [-128, -1, 0, 7, 127]);
+    const back = decodeModel(onnx.encodeModel({ irVersion: 8, opsetImports: [{ domain: '', version: 13 }], producerName: 't', producerVersion: '0', docString: '', metadata: [], graph: { name: 'g', nodes: [], inputs: [], outputs: [], initializers: [t], valueInfo: [] } }));
+    assert.equal(back.graph.initializers[0]?.elemType, 'int8');
+    assert.deepEqual([...tensorValues(back.graph.initializers[0]!)], [-128, -1, 0, 7, 127]);
+    assert.throws(() => toRawData([128], 'int8', 'w'), (e: unknown) => e instanceof ExpnetError && /128 does not fit int8/.test(e.message));
   });
 });

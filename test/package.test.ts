@@ -1,17 +1,22 @@
 /**
- * The npm package as a user gets it: `npm pack` → install into an empty folder (offline, from the cache the
- * set-up's `npm ci` filled) → `npx expnet predict` on the astronaut with no addon built, the training command's
- * hint, and imports from a .mjs and a type-checked .ts consumer. Skips when npm cannot be run.
+ * The npm package as a user gets it: the browser app built as prepack builds it, `npm pack` → install into an
+ * empty folder (offline, from the cache the set-up's `npm ci` filled) → `npx expnet predict` on the astronaut with
+ * no addon built, the training command's hint, imports from a .mjs and a type-checked .ts consumer, the README's
+ * library snippet as written, `npx expnet serve` serving the browser app, and the README's links. Skips when npm
+ * cannot be run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
+import { buildWeb } from '../web/build.js';
 import { packageRoot } from '../src/engine/native.js';
+import { DETECTOR_INT8_FILE, MODEL_INDEX_FILE } from '../src/infer/bundleFiles.js';
 import { writeConsumerProject } from './helpers/consumerProject.js';
 
 const ROOT = packageRoot();
@@ -33,12 +38,14 @@ let app = '';
 let files: string[] = [];
 let installLog = '';
 
-before(() => {
+before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'expnet-pack-'));
   app = join(dir, 'app');
   mkdirSync(app);
-  // the tests' own build is dist/ already; prepack (clean + build) would remove it under the running tests
+  // the tests' own build is dist/ already; prepack (clean + build) would remove it under the running tests, so
+  // only its last step runs here: the browser app as the package ships it
+  await buildWeb(join(ROOT, 'web', 'dist'), undefined, true, true);
   const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], ROOT);
   assert.equal(pack.status, 0, pack.stderr);
   const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
@@ -54,12 +61,36 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the tarball holds the compiled library, models, addon sources and licence, no tests, benches or sources', { skip }, () => {
-  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.js', 'dist/web/src/index.js', 'models/expnet-fer2013.onnx', 'models/expnet-mix.onnx', 'native/binding.gyp', 'native/src/addon.cc', 'LICENSE', 'README.md']) {
-    assert.ok(files.includes(f), `${f} is missing from the tarball`);
-  }
-  const stray = files.filter((f) => /^(dist\/(test|bench)|test|bench|docs|src|scripts|\.ci)\//.test(f) || f.endsWith('.map') || f.startsWith('native/build'));
+test('the tarball holds the compiled library, models, built browser app, sample, docs, addon sources and licence, no tests, benches or sources', { skip }, () => {
+  const want = [
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.js', 'dist/web/src/index.js', 'models/expnet-fer2013.onnx', 'models/expnet-mix.onnx',
+    `models/${DETECTOR_INT8_FILE}`, `models/${MODEL_INDEX_FILE}`, 'web/dist/index.html', 'web/dist/main.js', 'web/dist/sample.png', 'web/dist/ort/ort-wasm-simd-threaded.asyncify.wasm',
+    'examples/astronaut.png', 'examples/astronaut.SOURCE.txt', 'docs/API.md', 'native/binding.gyp', 'native/src/addon.cc', 'LICENSE', 'README.md',
+  ];
+  for (const f of want) assert.ok(files.includes(f), `${f} is missing from the tarball`);
+  // no copies of the bundled models in the app (the server sends models/), no gzip siblings (the tarball is gzipped)
+  const stray = files.filter((f) => /^(dist\/(test|bench)|test|bench|src|scripts|\.ci|web\/src|web\/dist\/models)\//.test(f) || /\.(map|gz)$/.test(f) || f.startsWith('native/build'));
   assert.deepEqual(stray, []);
+});
+
+test('every relative link of the README (and of the docs it ships) names a file in the tarball', { skip }, () => {
+  const links = (file: string): string[] => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] ?? '').filter((l) => !/^[a-z]+:/i.test(l) && !l.startsWith('#'));
+  const shipped = ['README.md', ...files.filter((f) => f.startsWith('docs/') && f.endsWith('.md'))];
+  let n = 0;
+  for (const doc of shipped) {
+    for (const link of links(doc)) {
+      const target = join(doc, '..', decodeURIComponent(link.split('#')[0] ?? '')).replace(/^\.\//, '');
+      assert.ok(files.includes(target), `${doc} links to ${link}, which the tarball does not hold`);
+      n++;
+    }
+  }
+  assert.ok(n >= 4, `only ${n} relative links found`);
+});
+
+test('installing it on this Node warns about no engine: every installed package\'s engines hold', { skip }, () => {
+  assert.doesNotMatch(installLog, /EBADENGINE|Unsupported engine/);
+  const cookie = JSON.parse(readFileSync(join(app, 'node_modules', 'cookie', 'package.json'), 'utf8')) as { version: string };
+  assert.match(cookie.version, /^1\./, 'cookie@2 needs Node 22');
 });
 
 test('installing it offline warns about no npm config and runs no download', { skip }, () => {
@@ -118,6 +149,11 @@ export async function happiest(path: string): Promise<{ box: Box; eyes: Point[];
   void typo;
   return { box: face.box, eyes: face.landmarks.slice(36, 48), happy: face.expressions.happy ?? 0, label: face.label };
 }
+// the browser recognizer returns the Node Recognizer's ImageResult
+export async function inBrowser(rec: WebRecognizer, img: HTMLImageElement): Promise<ImageResult> {
+  const faces: Face[] = (await rec.detect(img)).faces;
+  return { ...(await rec.detect(img, img.naturalWidth, img.naturalHeight)), faces };
+}
 export type Uses = [Tensor, TrainConfig, WebRecognizer];
 `);
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
@@ -139,4 +175,96 @@ test('expnet/web bundles for the browser without any node module (onnxruntime-we
   const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
   assert.deepEqual(imports, ['onnxruntime-web/webgpu']);
   assert.ok(Object.keys(r.metafile.inputs).every((f) => !f.includes('/engine/')), 'the bundle holds no engine module');
+});
+
+/** The README's library snippet: the ts block that calls createRecognizer (plain JS as written). */
+function readmeSnippet(): string {
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  const snippet = blocks.find((b) => b.includes('createRecognizer(') && b.includes('rec.detect('));
+  assert.ok(snippet, 'the README has no library snippet');
+  return snippet;
+}
+
+test('the README\'s library snippet runs as written from the install folder; a missing photo is NOT_FOUND naming it', { skip }, () => {
+  const snippet = readmeSnippet().replace('await rec.dispose();', 'console.log(JSON.stringify(faces.map((f) => f.label)));\nawait rec.dispose();');
+  writeFileSync(join(app, 'readme.mjs'), snippet);
+  const r = run(process.execPath, ['readme.mjs'], app);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), ['happy']);
+  writeFileSync(join(app, 'missing.mjs'), `
+import { createRecognizer } from 'expnet';
+const rec = await createRecognizer();
+try { await rec.detect('examples/missing.png'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+await rec.dispose();
+`);
+  const m = run(process.execPath, ['missing.mjs'], app);
+  assert.equal(m.status, 0, m.stderr);
+  const err = JSON.parse(m.stdout) as { code: string; message: string };
+  assert.equal(err.code, 'NOT_FOUND');
+  assert.ok(err.message.startsWith('not found: examples/missing.png'), err.message);
+  assert.doesNotMatch(err.message, /Input file is missing/);
+});
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr !== null && typeof addr === 'object' ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+test('npx expnet serve from the install folder serves the browser app at / with its detector, runtime and model index', { skip, timeout: 180_000 }, async () => {
+  const port = await freePort();
+  const child = spawn('npx', ['expnet', 'serve', '--port', String(port)], { cwd: app, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`expnet serve did not start in 120 s:\n${out}`)), 120_000);
+      const check = (): void => {
+        if (/listening on/.test(out)) {
+          clearTimeout(timer);
+          res();
+        }
+      };
+      child.stdout.on('data', check);
+      child.once('exit', (code) => rej(new Error(`expnet serve exited ${code}:\n${out}`)));
+    });
+    assert.match(out, /browser app at \//, out);
+    const base = `http://127.0.0.1:${port}`;
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /<title>expnet: facial expressions in your browser<\/title>[\s\S]*<script type="module" src="main.js">/);
+    const index = (await (await fetch(`${base}/models/${MODEL_INDEX_FILE}`)).json()) as { default: string; models: { name: string }[] };
+    assert.deepEqual(index.models.map((m) => m.name).sort(), ['expnet-fer2013', 'expnet-mix']);
+    for (const path of ['/main.js', '/sample.png', '/ort/ort-wasm-simd-threaded.asyncify.wasm', `/models/${DETECTOR_INT8_FILE}`, '/models/face_landmark_68.onnx', `/models/${index.default}.onnx`, `/models/${index.default}.json`]) {
+      const r = await fetch(`${base}${path}`, { headers: { 'accept-encoding': 'br' } });
+      assert.equal(r.status, 200, `${path}: HTTP ${r.status}`);
+      await r.arrayBuffer();
+    }
+  } finally {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+  }
+});
+
+test('require(\'expnet\') from CommonJS: works on this Node, fails without require(esm) (why engines start at 20.19 / 22.12)', { skip }, () => {
+  writeFileSync(join(app, 'consumer.cjs'), `const { createRecognizer, samplePhoto } = require('expnet');
+console.log(typeof createRecognizer, require('node:fs').existsSync(samplePhoto()));
+`);
+  const r = run(process.execPath, ['consumer.cjs'], app);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'function true');
+  // what Node before 20.19 (and 22.0–22.11) does: require() of an ES module is an error
+  const old = run(process.execPath, ['--no-experimental-require-module', 'consumer.cjs'], app);
+  assert.notEqual(old.status, 0);
+  assert.match(old.stderr, /ERR_REQUIRE_ESM/);
+  const installed = JSON.parse(readFileSync(join(app, 'node_modules', 'expnet', 'package.json'), 'utf8')) as { engines: { node: string } };
+  assert.equal(installed.engines.node, '^20.19.0 || ^22.12.0 || >=23');
 });

@@ -3,7 +3,9 @@
  * dir, serve it with webRoutes; the page opens on the bundled sample (one face, 'happy'), then takes a photo from
  * the file picker, a drop and a paste, then the webcam path on Chromium's fake capture from a .y4m of the same
  * photo, measuring frames per second; every file is fetched once, Brotli-compressed where the build made a .br
- * (Content-Encoding + Vary). Screenshots are left in the temp dir.
+ * (Content-Encoding + Vary), the detector as the 8-bit file (not the float32 graph). The footer names the model
+ * loaded (from its card); the select box offers the folder's models and switching reloads; the result downloads as
+ * JSON and as the annotated PNG. Screenshots are left in the temp dir.
  * Skips when Chromium or playwright-core is absent. EXPNET_CHROMIUM overrides the browser path.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +18,8 @@ import sharp from 'sharp';
 import { buildWeb } from '../web/build.js';
 import { webRoutes } from '../src/serve/webRoutes.js';
 import { packageRoot } from '../src/engine/native.js';
+import { DETECTOR_FILE, DETECTOR_INT8_FILE } from '../src/infer/bundleFiles.js';
+import { expressionModels } from '../src/infer/modelBundle.js';
 
 const ROOT = packageRoot();
 const SAMPLE = join(ROOT, 'examples', 'astronaut.png');
@@ -39,6 +43,8 @@ interface PageState {
   error: string | null;
   source: string;
   placement: string;
+  model: string;
+  models: string[];
 }
 
 /** A YUV4MPEG2 (4:2:0) clip of `frames` copies of an image, for --use-file-for-fake-video-capture. */
@@ -122,7 +128,8 @@ test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_
     // the big ones Brotli-compressed, with Vary
     t.diagnostic(`requested by the page: ${[...fetched].map(([p, n]) => `${p}${n > 1 ? ` ×${n}` : ''}`).join(', ')}`);
     for (const [path, n] of served) assert.equal(n, 1, `${path} served ${n} times`);
-    for (const p of ['/main.js', '/ort/ort-wasm-simd-threaded.asyncify.wasm', '/models/ssd_mobilenetv1.onnx', '/models/face_landmark_68.onnx']) {
+    assert.ok(!fetched.has(`/models/${DETECTOR_FILE}`), 'the page loaded the float32 detector');
+    for (const p of ['/main.js', '/ort/ort-wasm-simd-threaded.asyncify.wasm', `/models/${DETECTOR_INT8_FILE}`, '/models/face_landmark_68.onnx']) {
       const tr = transfers.find((x) => x.path === p);
       assert.ok(tr, `${p} was not fetched (fetched: ${[...fetched.keys()].join(', ')})`);
       assert.equal(tr.encoding, 'br', `${p}: content-encoding '${tr.encoding}'`);
@@ -156,6 +163,44 @@ test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_
       assert.deepEqual([s.source, s.faces.length, s.faces[0]?.label], [kind, 1, 'happy'], kind);
     }
     await page.screenshot({ path: join(work, 'web-photo.png') });
+
+    // the footer names the loaded model (from its card); the select box offers the served folder's models
+    const models = expressionModels(join(ROOT, 'models'));
+    const s0 = await state();
+    assert.deepEqual([...s0.models].sort(), models);
+    assert.deepEqual(await page.$$eval('#model option', (os) => os.map((o) => (o as unknown as { value: string }).value).sort()), models);
+    assert.match((await page.textContent('#about')) ?? '', new RegExp(`^Model ${s0.model}[ :]`));
+    // the result as downloads: JSON (the model and the faces) and the annotated PNG (the canvas)
+    const download = async (button: string): Promise<{ name: string; bytes: Buffer }> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const path = join(work, d.suggestedFilename());
+      await d.saveAs(path);
+      return { name: d.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const json = await download('#save-json');
+    const saved = JSON.parse(json.bytes.toString('utf8')) as { model: string; input: string; width: number; faces: { label: string }[] };
+    assert.equal(json.name, 'photo.expnet.json');
+    assert.deepEqual([saved.model, saved.input, saved.width, saved.faces.map((f) => f.label)], [s0.model, 'photo.png', (await sharp(mirrored).metadata()).width, ['happy']]);
+    const png = await download('#save-png');
+    assert.equal(png.name, 'photo.expnet.png');
+    const canvasSize = await page.$eval('#view', (c) => [(c as unknown as { width: number }).width, (c as unknown as { height: number }).height]);
+    const meta = await sharp(png.bytes).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', ...canvasSize]);
+    // another model: loaded by name, the footer follows its card, the photo is run again
+    const other = models.find((m) => m !== s0.model);
+    if (other !== undefined) {
+      const framesBefore = s0.frames;
+      await page.selectOption('#model', other);
+      await page.waitForFunction(([m, k]) => {
+        const s = (globalThis as unknown as { expnet: PageState }).expnet;
+        return (s.model === m && s.frames > Number(k)) || s.error !== null;
+      }, [other, String(framesBefore)] as const, { timeout: 120_000 });
+      const s1 = await state();
+      assert.equal(s1.error, null, `model switch: ${s1.error}`);
+      assert.match((await page.textContent('#about')) ?? '', new RegExp(`^Model ${other}[ :]`));
+      assert.deepEqual([s1.faces.length, s1.faces[0]?.label], [1, 'happy']);
+      t.diagnostic(`model switch: ${s0.model} → ${other}: ${s1.faces[0]?.label} ${s1.faces[0]?.confidence.toFixed(3)}`);
+    }
 
     // the webcam path (fake capture of the same photo): frames per second over a measured window
     await page.click('#webcam');

@@ -21,3 +21,20 @@ export type ModelRole = keyof typeof MODEL_ROLES;
 export function resolveModelName(name: string): string {
   return Object.hasOwn(MODEL_ROLES, name) ? MODEL_ROLES[name as ModelRole] : name;
 }
+
+/**
+ * The browser's detector: the SSD rewritten for the default 384 input with 8-bit convolutions and int8 weights in
+ * the file (src/infer/ssdInt8.ts), 6 MB instead of the float32 graph's 22 MB; web/build.ts makes it from
+ * DETECTOR_FILE (the Node Recognizer makes the same graph in memory).
+ */
+export const DETECTOR_INT8_FILE = 'ssd_mobilenetv1.384.int8.onnx';
+/** The input side DETECTOR_INT8_FILE was made for. */
+export const DETECTOR_INT8_SIZE = 384;
+/** The list of a model folder's expression models, as the browser app reads it (`models/index.json`). */
+export const MODEL_INDEX_FILE = 'index.json';
+
+/** What MODEL_INDEX_FILE holds: the expression models of the folder (each `<name>.onnx` + card) and the default. */
+export interface ModelIndex {
+  default: string;
+  models: { name: string; labels: string[]; data: string }[];
+}

@@ -44,6 +44,14 @@ export function bundledModelDir(): string {
   return resolve('models');
 }
 
+/**
+ * The sample photo shipped with the package (examples/astronaut.png, public domain: its SOURCE file), as an
+ * absolute path: `rec.detect(samplePhoto())` works from any folder.
+ */
+export function samplePhoto(): string {
+  return join(dirname(bundledModelDir()), 'examples', 'astronaut.png');
+}
+
 function need(path: string, what: string): string {
   if (!existsSync(path)) {
     throw new ExpnetError('NOT_FOUND', `${what} is missing: ${path} (the bundled models are in the repository's models/; \`expnet bundle\` re-creates them)`);

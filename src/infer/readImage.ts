@@ -7,6 +7,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { formatProblem, type ReadImageOptions } from '../data/imageFormats.js';
 import { constants } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ExpnetError, fsReason } from '../errors.js';
 
@@ -57,7 +58,7 @@ export async function readImageFile(path: string, checkOnly = false): Promise<Bu
   } catch (err) {
     if (err instanceof ExpnetError) throw err;
     const c = (err as { code?: unknown }).code;
-    if (c === 'ENOENT') throw new ExpnetError('NOT_FOUND', `${path}: no such file`, { cause: err });
+    if (c === 'ENOENT') throw new ExpnetError('NOT_FOUND', `not found: ${path}${isAbsolute(path) ? '' : ` (no such file at ${resolve(path)})`}`, { cause: err });
     throw new ExpnetError('BAD_INPUT', `${path}: cannot read (${c === 'ELOOP' ? 'symlink loop' : fsReason(err)})`, { cause: err });
   } finally {
     await fh?.close();

@@ -5,8 +5,8 @@
  * and the input after `2x − 1` is [−1, 1] (scale 2/255, zero point 128). Weights are symmetric int8 per output
  * channel (max |w| / 127), biases int32 at the input scale × weight scale. The box-predictor heads (no ReLU6)
  * and the first FLOAT_CONVS convolutions stay float32. Zero points are made by Cast nodes from int32 constants
- * and weights are quantised by QuantizeLinear on their float constants (ONNX Runtime folds both at load), so the
- * graph needs no 8-bit tensor types in the file (src/formats/onnx writes float and int tensors only).
+ * and weights are quantised by QuantizeLinear on their float constants (ONNX Runtime folds both at load); with
+ * `int8Weights` the weights are stored as int8 tensors instead (the browser's file, a quarter of the bytes).
  */
 import { ExpnetError } from '../errors.js';
 import { decodeModel, encodeModel, tensorValues, type AttributeSpec, type NodeSpec, type TensorSpec } from '../formats/onnx/index.js';
@@ -26,8 +26,31 @@ const i32 = (name: string, v: ArrayLike<number>, dims: number[]): TensorSpec => 
 const op = (opType: string, inputs: string[], output: string, attributes: AttributeSpec[] = []): NodeSpec => ({ opType, inputs, outputs: [output], name: output, domain: '', attributes });
 const axis0: AttributeSpec[] = [{ name: 'axis', type: 'int', value: 0 }];
 
+export interface QuantizeSsdOptions {
+  /** Float32 convolutions at the start (default FLOAT_CONVS). */
+  floatConvs?: number;
+  /**
+   * Store the quantised weights as int8 tensors in the file (~¼ of the float bytes: the browser's download)
+   * instead of QuantizeLinear on the float constants (the Node Recognizer's in-memory graph). Default false.
+   */
+  int8Weights?: boolean;
+}
+
+/** Symmetric per-channel int8 of `w` (co × per) at scales `sw`, rounded half to even as QuantizeLinear does. */
+function int8Of(w: ArrayLike<number | bigint>, sw: readonly number[], per: number): Int8Array {
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const x = Number(w[i]) / (sw[Math.floor(i / per)] ?? 1);
+    const r = Math.round(x);
+    const even = Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    q[i] = Math.max(-128, Math.min(127, even));
+  }
+  return q;
+}
+
 /** ONNX bytes of the float32 SSD (any input size) → the same detector with int8 convolutions. */
-export function quantizeSsd(model: Uint8Array, what = 'the SSD detector', floatConvs = FLOAT_CONVS): Uint8Array {
+export function quantizeSsd(model: Uint8Array, what = 'the SSD detector', options: QuantizeSsdOptions = {}): Uint8Array {
+  const { floatConvs = FLOAT_CONVS, int8Weights = false } = options;
   const m = decodeModel(model);
   const g = m.graph;
   if (!m.opsetImports.some((o) => o.domain === '' && o.version >= 13)) throw new ExpnetError('BAD_MODEL', `${what}: per-channel QDQ needs ONNX opset ≥ 13`);
@@ -70,9 +93,10 @@ export function quantizeSsd(model: Uint8Array, what = 'the SSD detector', floatC
         f32(`${out}.bs`, sw.map((s) => s * input.scale), [co]),
         i32(`${out}.bzp`, new Int32Array(co), [co]),
       );
+      if (int8Weights) added.push({ name: `${out}.wq`, elemType: 'int8', dims: w.dims, rawData: new Uint8Array(int8Of(wv, sw, per).buffer) });
       nodes.push(
         op('Cast', [`${out}.wzp32`], `${out}.wzp`, [{ name: 'to', type: 'int', value: I8 }]),
-        op('QuantizeLinear', [w.name, `${out}.ws`, `${out}.wzp`], `${out}.wq`, axis0),
+        ...(int8Weights ? [] : [op('QuantizeLinear', [w.name, `${out}.ws`, `${out}.wzp`], `${out}.wq`, axis0)]),
         op('DequantizeLinear', [`${out}.wq`, `${out}.ws`, `${out}.wzp`], `${out}.wdq`, axis0),
         op('DequantizeLinear', [`${out}.bq`, `${out}.bs`, `${out}.bzp`], `${out}.bdq`, axis0),
         { ...n, inputs: [input.name, `${out}.wdq`, `${out}.bdq`] },

@@ -4,12 +4,18 @@
  * the files the build writes are served (no directory walking); pages get cross-origin isolation headers so
  * ONNX Runtime Web may use wasm threads. A file's precompressed sibling (f.br, f.gz, written by web/build.ts and
  * no older than f) is sent to clients that accept it, with Content-Encoding and `Vary: Accept-Encoding`.
- * With API keys set they need a key too, unless the server's `publicWeb` is on.
+ * With API keys set they need a key too, unless the server's `publicWeb` is on. `/models/*` is looked up in the
+ * chosen model folder, then the app's own models/, then the package's bundled models/ (an installed package ships
+ * the app without copies of them); `/models/index.json` lists the expression models of the first of those
+ * folders that has any (generated, so it matches the folder served).
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MODEL_INDEX_FILE } from '../infer/bundleFiles.js';
+import { bundledModelDir, expressionModels } from '../infer/modelBundle.js';
+import { modelIndex } from '../infer/modelIndex.js';
 import { HttpError } from './httpError.js';
 
 declare module 'fastify' {
@@ -25,7 +31,7 @@ const WEB = { config: { web: true }, schema: { hide: true } } as const;
 export interface WebRoutesOptions {
   /** The built app (default: the package's web/dist). */
   dir?: string;
-  /** Serve /models/* from this folder instead of dir/models (e.g. the server's own model folder). */
+  /** Serve /models/* from this folder first, before dir/models and the bundled models (e.g. the server's own model folder). */
   modelDir?: string;
 }
 
@@ -90,7 +96,7 @@ function sendFile(reply: FastifyReply, path: string): FastifyReply {
 /** Registers the app's routes on `app` (before listen); says whether the built app was found. */
 export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}): boolean {
   const dir = options.dir ?? defaultWebDir();
-  const modelDir = options.modelDir ?? join(dir, 'models');
+  const modelDirs = [...new Set([options.modelDir, join(dir, 'models'), bundledModelDir()].filter((d): d is string => d !== undefined))];
   const built = existsSync(join(dir, 'index.html'));
   const index = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => {
     if (!built) throw new HttpError(404, 'NOT_FOUND', 'the browser app is not built on this server (node --import tsx web/build.ts builds it)');
@@ -101,11 +107,16 @@ export function webRoutes(app: FastifyInstance, options: WebRoutesOptions = {}):
   app.get('/main.js', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js')));
   app.get('/main.js.map', WEB, async (_req, reply) => sendFile(reply, join(dir, 'main.js.map')));
   app.get('/sample.png', WEB, async (_req, reply) => sendFile(reply, join(dir, 'sample.png')));
-  for (const [prefix, folder] of [['ort', join(dir, 'ort')], ['models', modelDir]] as const) {
+  app.get(`/models/${MODEL_INDEX_FILE}`, WEB, async (_req, reply) => {
+    const from = modelDirs.find((d) => expressionModels(d).length > 0);
+    if (from === undefined) throw new HttpError(404, 'NOT_FOUND', `no expression model in ${modelDirs.length} model folder(s)`);
+    return reply.header('cache-control', 'no-cache').header('cross-origin-resource-policy', 'same-origin').send(modelIndex(from));
+  });
+  for (const [prefix, folders] of [['ort', [join(dir, 'ort')]], ['models', modelDirs]] as const) {
     app.get<{ Params: { file: string } }>(`/${prefix}/:file`, WEB, async (req, reply) => {
       const { file } = req.params;
       if (!SAFE_NAME.test(file)) throw new HttpError(404, 'NOT_FOUND', `no file /${prefix}/${file}`);
-      return sendFile(reply, join(folder, file));
+      return sendFile(reply, join(folders.find((d) => existsSync(join(d, file))) ?? folders[0] ?? dir, file));
     });
   }
   return built;

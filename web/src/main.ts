@@ -1,10 +1,14 @@
 /**
  * The page: opens on the bundled sample photo; a photo (picker, drag-and-drop onto the page, or paste) or the
- * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas.
+ * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas. The model
+ * is chosen from the served models' index; the footer describes the loaded model from its card; the result
+ * downloads as JSON and as the annotated PNG.
  */
 import { layoutAnnotations } from '../../src/infer/annotationLayout.js';
+import { canvasPng, resultJson, resultName, saveBlob } from './download.js';
 import { drawLayout } from './drawLayout.js';
-import { WebRecognizer, type WebFace } from './webRecognizer.js';
+import type { ModelIndex } from '../../src/infer/bundleFiles.js';
+import { WebRecognizer, type WebFace, type WebImageResult } from './webRecognizer.js';
 
 /** What the page exposes for tests and curious users (window.expnet). */
 export interface PageState {
@@ -18,9 +22,12 @@ export interface PageState {
   source: string;
   /** The last layout's placement of the panels ('beside' the faces or in a side 'strip'). */
   placement: string;
+  /** The expression model loaded (its card's name) and the ones the select box offers. */
+  model: string;
+  models: string[];
 }
 
-const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null, source: '', placement: '' };
+const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null, source: '', placement: '', model: '', models: [] };
 (globalThis as { expnet?: PageState }).expnet = state;
 
 function el<T extends HTMLElement>(id: string): T {
@@ -35,12 +42,20 @@ const fpsText = el<HTMLElement>('fps');
 const fileInput = el<HTMLInputElement>('photo');
 const camButton = el<HTMLButtonElement>('webcam');
 const video = el<HTMLVideoElement>('video');
+const modelSelect = el<HTMLSelectElement>('model');
+const about = el<HTMLElement>('about');
+const saveJson = el<HTMLButtonElement>('save-json');
+const savePng = el<HTMLButtonElement>('save-png');
 const ctx = canvas.getContext('2d');
 if (!ctx) throw new Error('no 2d canvas context');
 const g = ctx;
 
 let rec: WebRecognizer | null = null;
 let stream: MediaStream | null = null;
+/** The last result drawn, and the name of what it came from (for the downloads). */
+let last: { result: WebImageResult; name: string } | null = null;
+/** The last photo shown, to run again when another model is chosen. */
+let lastPhoto: { file: Blob; source: string; name: string } | null = null;
 
 function say(text: string): void {
   status.textContent = text;
@@ -51,9 +66,13 @@ function fail(err: unknown): void {
   say(`error: ${state.error}`);
 }
 
-async function show(src: CanvasImageSource, width: number, height: number): Promise<WebFace[]> {
+async function show(src: CanvasImageSource, width: number, height: number, name: string): Promise<WebFace[]> {
   if (!rec) throw new Error('the models are not loaded yet');
-  const faces = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
+  const result = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
+  const { faces } = result;
+  last = { result: { ...result, input: name }, name };
+  saveJson.disabled = false;
+  savePng.disabled = false;
   const layout = layoutAnnotations({ width, height }, faces, rec.labels);
   if (canvas.width !== layout.width || canvas.height !== layout.height) {
     canvas.width = layout.width;
@@ -68,11 +87,12 @@ async function show(src: CanvasImageSource, width: number, height: number): Prom
   return faces;
 }
 
-async function onPhoto(file: Blob, source: string): Promise<void> {
+async function onPhoto(file: Blob, source: string, name = file instanceof File ? file.name : `${source}.png`): Promise<void> {
   stopWebcam();
+  lastPhoto = { file, source, name };
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   const t0 = performance.now();
-  const faces = await show(bitmap, bitmap.width, bitmap.height);
+  const faces = await show(bitmap, bitmap.width, bitmap.height, name);
   bitmap.close();
   say(`${faces.length} face(s) in ${(performance.now() - t0).toFixed(0)} ms: ${faces.map((f) => f.label).join(', ') || 'none'}`);
   state.source = source;
@@ -97,7 +117,7 @@ async function webcamLoop(): Promise<void> {
   let n = 0;
   while (stream) {
     if (video.readyState >= 2 && video.videoWidth > 0) {
-      await show(video, video.videoWidth, video.videoHeight);
+      await show(video, video.videoWidth, video.videoHeight, 'webcam');
       state.frames++;
       n++;
       const now = performance.now();
@@ -164,21 +184,67 @@ sample
   .catch(fail);
 
 async function showSample(): Promise<void> {
-  if (state.frames === 0) await onPhoto(await sample, 'sample');
+  if (state.frames === 0) await onPhoto(await sample, 'sample', 'sample.png');
 }
 camButton.addEventListener('click', () => {
   if (stream) stopWebcam();
   else startWebcam().catch(fail);
 });
 
-WebRecognizer.create({ onProgress: say })
-  .then((r) => {
-    rec = r;
-    state.backend = r.backend;
-    state.ready = true;
-    el<HTMLElement>('backend').textContent = r.backend;
-    fileInput.disabled = false;
-    camButton.disabled = false;
-    return showSample().then(() => say(`${status.textContent ?? ''} — ready (${r.card.name}, ONNX Runtime Web on ${r.backend}): pick, drop or paste a photo, or start the webcam`));
+saveJson.addEventListener('click', () => {
+  if (last) saveBlob(resultJson(last.result, state.model), `${resultName(last.name)}.json`);
+});
+savePng.addEventListener('click', () => {
+  const name = last?.name ?? 'frame';
+  canvasPng(canvas).then((png) => saveBlob(png, `${resultName(name)}.png`)).catch(fail);
+});
+
+/** The footer: the loaded model's name, labels and training data, from its card. */
+function describeModel(r: WebRecognizer): string {
+  const data = r.card.training?.data;
+  const card = r.card.name !== r.expressionModel ? ` (card ${r.card.name})` : '';
+  return `Model ${r.expressionModel}${card}: ${r.labels.join(', ')}${data ? ` (trained on ${data})` : ''}. A research model: do not use it to judge people.`;
+}
+
+/** Loads `model` (undefined: the index's default), replacing the current recognizer; runs the last photo again. */
+let index: ModelIndex | null = null;
+
+async function load(model: string | undefined): Promise<void> {
+  modelSelect.disabled = true;
+  const next = await WebRecognizer.create({ onProgress: say, ...(model === undefined ? {} : { expressionModel: model }), ...(index ? { index } : {}) });
+  const old = rec;
+  rec = next;
+  await old?.dispose();
+  state.model = next.expressionModel;
+  state.backend = next.backend;
+  state.ready = true;
+  el<HTMLElement>('backend').textContent = next.backend;
+  about.textContent = describeModel(next);
+  modelSelect.value = next.expressionModel;
+  modelSelect.disabled = false;
+  fileInput.disabled = false;
+  camButton.disabled = false;
+  const ready = ` — ready (${next.expressionModel}, ONNX Runtime Web on ${next.backend}, ${next.detectorPrecision} detector): pick, drop or paste a photo, or start the webcam`;
+  if (state.frames === 0) await showSample();
+  else if (lastPhoto && !stream) await onPhoto(lastPhoto.file, lastPhoto.source, lastPhoto.name);
+  if (!stream) say(`${status.textContent ?? ''}${ready}`);
+}
+
+modelSelect.addEventListener('change', () => {
+  load(modelSelect.value).catch(fail);
+});
+
+// a folder served without its index (static hosting of another layout) still loads the default model
+WebRecognizer.models()
+  .catch(() => null)
+  .then((found) => {
+    index = found;
+    state.models = index?.models.map((m) => m.name) ?? [];
+    for (const m of index?.models ?? []) {
+      const option = new Option(m.name, m.name);
+      option.title = m.data;
+      modelSelect.add(option);
+    }
+    return load(index?.default);
   })
   .catch(fail);

@@ -1,19 +1,20 @@
 /** Plain-data description of the ONNX ModelProto subset expnet writes (field numbers: see encodeModel.ts). */
 
 /** TensorProto.DataType codes we use (onnx.proto). */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
 
-export type ElemType = 'float32' | 'float16' | 'int32' | 'int64';
+export type ElemType = 'float32' | 'float16' | 'int8' | 'int32' | 'int64';
 
 export const ELEM_TYPE_CODE: Readonly<Record<ElemType, number>> = {
   float32: DataType.FLOAT,
   float16: DataType.FLOAT16,
+  int8: DataType.INT8,
   int32: DataType.INT32,
   int64: DataType.INT64,
 };
 
 /** Bytes per element in raw_data. */
-export const ELEM_BYTES: Readonly<Record<ElemType, number>> = { float32: 4, float16: 2, int32: 4, int64: 8 };
+export const ELEM_BYTES: Readonly<Record<ElemType, number>> = { float32: 4, float16: 2, int8: 1, int32: 4, int64: 8 };
 
 export function elemTypeOfCode(code: number): ElemType | undefined {
   for (const [k, v] of Object.entries(ELEM_TYPE_CODE)) if (v === code) return k as ElemType;

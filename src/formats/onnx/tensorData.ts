@@ -4,7 +4,7 @@ import { ExpnetError } from '../../errors.js';
 import { ELEM_BYTES, type ElemType, type TensorSpec } from './onnxTypes.js';
 
 /** Data accepted for a constant tensor. Uint16Array means float16 bit patterns; number[] needs an elemType. */
-export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint16Array | readonly number[];
+export type TensorData = Float32Array | Int32Array | Int8Array | BigInt64Array | Uint16Array | readonly number[];
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -50,6 +50,7 @@ export function float16BitsToFloat32(h: number): number {
 export function impliedElemType(data: TensorData): ElemType | undefined {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Int8Array) return 'int8';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Uint16Array) return 'float16';
   return undefined;
@@ -90,6 +91,10 @@ export function toRawData(data: TensorData, elemType: ElemType, what: string): U
       dv.setUint16(i * 2, implied === 'float16' ? v : float32ToFloat16Bits(v), true);
     } else if (elemType === 'int32') {
       dv.setInt32(i * 4, checkInt(v, what), true);
+    } else if (elemType === 'int8') {
+      const b = checkInt(v, what);
+      if (b < -128 || b > 127) throw new ExpnetError('BAD_INPUT', `${what}: ${b} does not fit int8`);
+      dv.setInt8(i, b);
     } else {
       dv.setBigInt64(i * 8, BigInt(checkInt(v, what)), true);
     }
@@ -97,7 +102,7 @@ export function toRawData(data: TensorData, elemType: ElemType, what: string): U
   return out;
 }
 
-/** Read a tensor's values back: float32 and float16 as Float32Array, int32 as Int32Array, int64 as BigInt64Array. */
+/** Read a tensor's values back: float32 and float16 as Float32Array, int8 and int32 as Int32Array, int64 as BigInt64Array. */
 export function tensorValues(t: TensorSpec): Float32Array | Int32Array | BigInt64Array {
   const n = t.rawData.byteLength / ELEM_BYTES[t.elemType];
   const dv = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
@@ -110,6 +115,11 @@ export function tensorValues(t: TensorSpec): Float32Array | Int32Array | BigInt6
     case 'float16': {
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(dv.getUint16(i * 2, true));
+      return out;
+    }
+    case 'int8': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
       return out;
     }
     case 'int32': {
