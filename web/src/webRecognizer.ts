@@ -10,7 +10,7 @@ import { ExpnetError } from '../../src/errors.js';
 import { FER_CROP_TEMPLATE } from '../../src/infer/alignCrop.js';
 import type { BundledCard } from '../../src/infer/modelBundle.js';
 import type { ImageResult } from '../../src/infer/recognizer.js';
-import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, DETECTOR_INT8_FILE, DETECTOR_INT8_SIZE, LANDMARKS_FILE, MODEL_INDEX_FILE, type ModelIndex } from '../../src/infer/bundleFiles.js';
+import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, DETECTOR_INT8_FILE, DETECTOR_INT8_SIZE, LANDMARKS_FILE, MODEL_INDEX_FILE, resolveModelName, type ModelIndex } from '../../src/infer/bundleFiles.js';
 import { InferSession } from '../../src/infer/ortSession.js';
 import { ssdAnchors } from '../../src/infer/ssdAnchors.js';
 import { framePixels, type Source } from './pixels.js';
@@ -103,7 +103,7 @@ export class WebRecognizer {
     const say = options.onProgress ?? ((): void => undefined);
     say('loading models…');
     const index = options.index ?? (await WebRecognizer.models(base).catch(() => null));
-    const name = options.expressionModel ?? index?.default ?? DEFAULT_EXPRESSION_MODEL;
+    const name = resolveModelName(options.expressionModel ?? index?.default ?? DEFAULT_EXPRESSION_MODEL); // 'fast' / 'accurate' name their models
     if (index && !index.models.some((m) => m.name === name)) {
       throw new ExpnetError('BAD_CONFIG', `WebRecognizer: no expression model '${name}' at ${base}; available: ${index.models.map((m) => m.name).join(', ')}`);
     }
