@@ -140,6 +140,7 @@ describe('CLI usage errors exit 2 before any model loads', () => {
     [['serve', '--detector-size', '100'], /--detector-size: expected a multiple of 32/],
     [['explain', img, '--min-score', 'abc'], /--min-score: expected a number/],
     [['explain', img, '--layer', 'block9'], /--layer: expected one of block1/],
+    [['explain', img, '--method', 'gradcm'], /--method: expected one of hirescam, gradcam, got 'gradcm'/],
     [['train', '--dta', 'x'], /unknown option --dta \(did you mean --data\?\)/],
     [['eval', 'x', '--mistake', '3'], /did you mean --mistakes\?/],
     [['train', '--data', 'x', '--keep', 'some'], /--keep: expected one of all, best, last, got 'some'/],
