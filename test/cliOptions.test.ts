@@ -145,6 +145,7 @@ describe('CLI usage errors exit 2 before any model loads', () => {
     [['eval', 'x', '--mistake', '3'], /did you mean --mistakes\?/],
     [['train', '--data', 'x', '--keep', 'some'], /--keep: expected one of all, best, last, got 'some'/],
     [['predict', img, '-j', '4'], /unknown option -j\n/],
+    [['eval', img, '-j', '4'], /unknown option -j\n/],
     [['predcit', img], /^expnet: unknown command 'predcit' \(did you mean 'predict'\?\)\n {2}\(expnet --help lists the commands\)\n$/],
     [['evla', img], /did you mean 'eval'\?/],
   ];
