@@ -17,6 +17,7 @@ import { CKPLUS48_LABELS } from '../src/data/labels.js';
 import { manualSeed } from '../src/engine/runtime.js';
 import { evalSplit, heldOutScope } from '../src/eval/evalSplit.js';
 import { namedSets, trainingOverlap } from '../src/eval/trainingOverlap.js';
+import { describeTrainingSet } from '../src/train/trainingSets.js';
 import { ExpNet } from '../src/nets/expNet.js';
 import { saveExpNetModel, type ModelTraining } from '../src/nets/modelCard.js';
 
@@ -101,5 +102,19 @@ describe('expnet eval warns and scores the held-out subjects', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /the accuracy includes them and is not a held-out accuracy/);
     assert.match(r.stdout, /5 scored/);
+  });
+});
+
+describe('what `expnet train` records for the card', () => {
+  test('held-out splits and people; the same people are recognised under another data set name', () => {
+    const manifest = ds('ck-holdout', [{ subject: 'S1', split: 'train' }, { subject: 'S2', split: 'test' }, { subject: 'S3', split: 'train' }, { subject: 'S3', split: 'train' }]);
+    const entry = describeTrainingSet('ck-holdout', manifest, [0, 2, 3]);
+    assert.deepEqual(entry, { name: 'ck-holdout', heldOutSplits: ['test'], heldOutSubjects: ['S2'], trainedSubjects: ['S1', 'S3'] });
+    assert.deepEqual(describeTrainingSet('fer', ds('fer', [{ split: 'Training' }, { split: 'PublicTest' }]), [0]), { name: 'fer', heldOutSplits: ['PublicTest'] });
+    const card: ModelTraining = { ...base, sets: [entry] };
+    const folder = ds('ckplus48', [{ subject: 'S1' }, { subject: 'S2' }, { subject: 'S3', split: 'test' }]);
+    const o = trainingOverlap(card, folder, [0, 1, 2]);
+    assert.deepEqual([o?.set.name, o?.seen, o?.unseen], ['ck-holdout', [0, 2], [1]], 'by people; split names of another copy do not count');
+    assert.equal(trainingOverlap(card, ds('other', [{ subject: 'S1' }, { subject: 'P9' }]), [0, 1]), null, 'a stranger among them: not the same set');
   });
 });

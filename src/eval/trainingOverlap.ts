@@ -33,12 +33,25 @@ export function trainingSets(training: Pick<ModelTraining, 'data' | 'sets'> | un
   return training.sets ?? namedSets(training.data ?? '').map((name) => ({ name }));
 }
 
+/** Every evaluated sample has a subject, and each is one of the entry's trained or held-out people. */
+function samePeople(set: TrainingSet, ds: Pick<DataSet, 'samples'>, indices: readonly number[]): boolean {
+  if (!set.trainedSubjects || set.trainedSubjects.length === 0) return false;
+  const known = new Set([...set.trainedSubjects, ...(set.heldOutSubjects ?? [])]);
+  return indices.length > 0 && indices.every((i) => {
+    const s = ds.samples[i]?.subject;
+    return s !== undefined && known.has(s);
+  });
+}
+
 /** Seen and unseen samples among `indices` of `ds` for a model trained as `training` says; null: no overlap possible. */
 export function trainingOverlap(training: Pick<ModelTraining, 'data' | 'sets'> | undefined, ds: Pick<DataSet, 'name' | 'samples'>, indices: readonly number[]): TrainingOverlap | null {
   const name = ds.name.replace(/#\d+$/, '');
-  const set = trainingSets(training).find((s) => s.name === name || (s.sameSourceAs ?? []).includes(name));
+  const sets = trainingSets(training);
+  const byName = sets.find((s) => s.name === name || (s.sameSourceAs ?? []).includes(name));
+  const set = byName ?? sets.find((s) => samePeople(s, ds, indices));
   if (!set) return null;
-  const splits = new Set(set.heldOutSplits ?? HELD_OUT_SPLITS);
+  // under another name, the split names may mean other things: only the people count
+  const splits = new Set(byName ? (set.heldOutSplits ?? HELD_OUT_SPLITS) : []);
   const people = new Set(set.heldOutSubjects ?? []);
   const seen: number[] = [];
   const unseen: number[] = [];

@@ -61,6 +61,11 @@ export interface TrainingSet {
   heldOutSplits?: string[];
   /** People none of whose images were trained on (a person-independent hold-out, e.g. CK+ `S005`). */
   heldOutSubjects?: string[];
+  /**
+   * People with images trained on. With heldOutSubjects it lets an evaluation recognise the same people under
+   * another data set name (CK+48's folder vs a manifest of links to it): every evaluated subject is one of them.
+   */
+  trainedSubjects?: string[];
 }
 
 export function saveExpNetModel(path: string, model: ExpNet, card: ModelCard): void {
