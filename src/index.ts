@@ -3,8 +3,9 @@
  * libtorch), its types and errors. The engine is `expnet/engine`, training is `expnet/train`, the browser
  * recognizer is `expnet/web`.
  */
-export { createRecognizer, Recognizer, type ImageResult, type RecognizerOptions } from './infer/recognizer.js';
-export type { DetectorPrecision, Face } from './infer/facePipeline.js';
+export { createRecognizer, Recognizer, type BatchOptions, type BatchResult, type BundledRecognizerOptions, type ImageResult, type RecognizerOptions } from './infer/recognizer.js';
+export type { DetectorPrecision, Expressions, Face, FaceLabel } from './infer/facePipeline.js';
+export { BUNDLED_EXPRESSION_MODELS, BUNDLED_EXPRESSIONS, type BundledExpression, type BundledExpressionModel } from './infer/bundleFiles.js';
 export type { Box, Point } from './faces/box.js';
 export type { SsdFaceOptions } from './faces/decodeSsdFaces.js';
 export type { ImageInput, RawImage } from './infer/readImage.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DETECTOR_OPTIONS, editDistance, parseOptions, suggest } from '../src/cli/options.js';
+import { DETECTOR_OPTIONS, editDistance, parseOptions, suggest, unknownCommand } from '../src/cli/options.js';
 import { annotatedPaths, csvHeader, csvRows, errorText, jsonDocument, roundNumbers, tableHeader, tableRows, type Outcome } from '../src/cli/predictOutput.js';
 import { ExpnetError } from '../src/errors.js';
 
@@ -26,6 +26,8 @@ describe('option schema', () => {
     [['--min-scor', '0.5'], /unknown option --min-scor \(did you mean --min-score\?\)/],
     [['--detector-sise', '512'], /did you mean --detector-size\?/],
     [['--zzz'], /^unknown option --zzz$/],
+    [['-j', '4'], /^unknown option -j$/],
+    [['-x'], /^unknown option -x$/],
     [['--min-score'], /--min-score/],
   ];
   for (const [argv, re] of cases) test(`${argv.join(' ')} → usage error`, () => usage(argv, re));
@@ -46,6 +48,13 @@ describe('option schema', () => {
     assert.equal(suggest('anotate', ['annotate', 'json']), 'annotate');
     assert.equal(suggest('detector', ['detector-size', 'detector-precision']), 'detector-size');
     assert.equal(suggest('xyz', ['json', 'csv']), null);
+  });
+
+  test('a mistyped command gets the closest command, a far one none', () => {
+    const commands = ['predict', 'export', 'eval', 'explain', 'serve', 'train'];
+    assert.equal(unknownCommand('predcit', commands).message, "unknown command 'predcit' (did you mean 'predict'?)");
+    assert.equal(unknownCommand('serv', commands).message, "unknown command 'serv' (did you mean 'serve'?)");
+    assert.equal(unknownCommand('zzzzzz', commands).message, "unknown command 'zzzzzz'");
   });
 });
 
@@ -131,9 +140,14 @@ describe('CLI usage errors exit 2 before any model loads', () => {
     [['serve', '--detector-size', '100'], /--detector-size: expected a multiple of 32/],
     [['explain', img, '--min-score', 'abc'], /--min-score: expected a number/],
     [['explain', img, '--layer', 'block9'], /--layer: expected one of block1/],
+    [['explain', img, '--method', 'gradcm'], /--method: expected one of hirescam, gradcam, got 'gradcm'/],
     [['train', '--dta', 'x'], /unknown option --dta \(did you mean --data\?\)/],
     [['eval', 'x', '--mistake', '3'], /did you mean --mistakes\?/],
     [['train', '--data', 'x', '--keep', 'some'], /--keep: expected one of all, best, last, got 'some'/],
+    [['predict', img, '-j', '4'], /unknown option -j\n/],
+    [['eval', img, '-j', '4'], /unknown option -j\n/],
+    [['predcit', img], /^expnet: unknown command 'predcit' \(did you mean 'predict'\?\)\n {2}\(expnet --help lists the commands\)\n$/],
+    [['evla', img], /did you mean 'eval'\?/],
   ];
   for (const [argv, re] of cases)
     test(argv.join(' '), () => {

@@ -6,7 +6,7 @@ import { Module } from '../src/engine/module.js';
 import { liveTensors, manualSeed, noGrad } from '../src/engine/runtime.js';
 import { tidy } from '../src/engine/scope.js';
 import type { Tensor } from '../src/engine/tensor.js';
-import { expNetAt, gradCam, normaliseMap } from '../src/eval/gradCam.js';
+import { CAM_METHODS, expNetAt, gradCam, normaliseMap } from '../src/eval/gradCam.js';
 import { heatColour, sampleMap, upsampleMap } from '../src/eval/heatmap.js';
 import { ExpNet } from '../src/nets/expNet.js';
 
@@ -37,15 +37,18 @@ describe('Grad-CAM', () => {
       net.fc.bias?.assign(tensor([0, 0, 0]));
     });
     const x = tensor([1, 2, 3, 4, 4, 0, 0, 4], [1, 2, 2, 2]);
-    const before = liveTensors();
-    const r = gradCam({ model: net, features: (t) => net.features(t), classify: (f) => net.classify(f) }, x, [0, 1, 2]);
-    assert.equal(liveTensors(), before, 'no tensor leaks');
-    close(r.logits, [0.5, 5, 1]);
-    close(r.weights[0] ?? [], [0.25, -0.25]);
-    close(r.maps[0] ?? [], [0, 0.5, 0.75, 0]); // ReLU cuts the negative corner
-    close(r.maps[1] ?? [], [0.5, 1, 1.5, 2]);
-    close(r.maps[2] ?? [], [0.5, 0, 0, 0.5]);
-    assert.deepEqual([r.height, r.width], [2, 2]);
+    // a global-average-pooling head: the gradient is the same at every position, so both methods agree
+    for (const method of CAM_METHODS) {
+      const before = liveTensors();
+      const r = gradCam({ model: net, features: (t) => net.features(t), classify: (f) => net.classify(f) }, x, [0, 1, 2], method);
+      assert.equal(liveTensors(), before, 'no tensor leaks');
+      close(r.logits, [0.5, 5, 1]);
+      close(r.weights[0] ?? [], [0.25, -0.25]);
+      close(r.maps[0] ?? [], [0, 0.5, 0.75, 0]); // ReLU cuts the negative corner
+      close(r.maps[1] ?? [], [0.5, 1, 1.5, 2]);
+      close(r.maps[2] ?? [], [0.5, 0, 0, 0.5]);
+      assert.deepEqual([r.height, r.width], [2, 2]);
+    }
     assert.equal(net.fc.weight.grad, null, 'parameters get no gradient');
     assert.equal(net.fc.weight.requiresGrad, true, 'and stay trainable');
     assert.equal(net.training, true, 'the train/eval mode is restored');
@@ -54,26 +57,35 @@ describe('Grad-CAM', () => {
     net.dispose();
   });
 
-  test('on an ExpNet, the channel weights equal finite differences of the head', () => {
+  test('on an ExpNet, the channel weights and per-position gradients equal finite differences of the head', () => {
     manualSeed(3);
     const net = new ExpNet({ inputSize: 32, widths: [4, 4, 4, 6, 6], fcHidden: 8, numClasses: 3 }).eval();
     const x = tidy(() => tensor(Float32Array.from({ length: 32 * 32 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5), [1, 1, 32, 32]));
-    const r = gradCam(expNetAt(net), x, [2]);
+    const r = gradCam(expNetAt(net), x, [2], 'gradcam');
     assert.deepEqual([r.height, r.width], [2, 2]);
     const a = noGrad(() => net.features(x));
     const eps = 1e-2;
-    const logit = (k: number, t: number): number =>
+    const logit = (k: number, t: number, at: number | null = null): number =>
       tidy(() => {
         const bump = new Float32Array(6 * 4);
-        bump.fill(t, k * 4, k * 4 + 4);
+        if (at === null) bump.fill(t, k * 4, k * 4 + 4);
+        else bump[k * 4 + at] = t;
         return noGrad(() => net.classify(a.add(tensor(bump, [1, 6, 2, 2]))).floats()[2] ?? NaN);
       });
     const fd = Array.from({ length: 6 }, (_, k) => (logit(k, eps) - logit(k, -eps)) / (2 * eps) / 4);
     close(r.weights[0] ?? [], fd, 2e-3);
-    // and the map is ReLU(Σ α_k A_k)
+    // gradcam: the map is ReLU(Σ α_k A_k)
     const av = a.floats();
     const want = [0, 1, 2, 3].map((p) => Math.max(0, fd.reduce((s, w, k) => s + w * (av[k * 4 + p] ?? 0), 0)));
     close(r.maps[0] ?? [], want, 2e-3);
+    // hirescam (the default): ReLU(Σ_k ∂logit/∂A_k(p) · A_k(p)), the gradient at each position, not its mean
+    const hi = gradCam(expNetAt(net), x, [2]);
+    close(hi.weights[0] ?? [], fd, 2e-3);
+    const grad = (k: number, p: number): number => (logit(k, eps, p) - logit(k, -eps, p)) / (2 * eps);
+    const wantHi = [0, 1, 2, 3].map((p) => Math.max(0, [0, 1, 2, 3, 4, 5].reduce((s, k) => s + grad(k, p) * (av[k * 4 + p] ?? 0), 0)));
+    close(hi.maps[0] ?? [], wantHi, 2e-3);
+    const [n1, n2] = [normaliseMap(Float32Array.from(want)), normaliseMap(Float32Array.from(wantHi))];
+    assert.ok(n1.some((v, p) => Math.abs(v - (n2[p] ?? 0)) > 0.05), `the two methods differ on a flatten + FC head: ${n1.join(' ')} vs ${n2.join(' ')}`);
     a.dispose();
     x.dispose();
     net.dispose();

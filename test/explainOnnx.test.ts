@@ -74,7 +74,7 @@ test('expnet explain works out of the box: the bundled ONNX model, the same prob
   assert.ok(existsSync(out));
   const rec = await createRecognizer();
   try {
-    const want = (await rec.detect(astronaut)).faces[0]?.expressions ?? {};
+    const want: Record<string, number> = (await rec.detect(astronaut)).faces[0]?.expressions ?? {};
     for (const [l, p] of Object.entries(want)) assert.ok(Math.abs((j.faces[0]?.probs[l] ?? NaN) - p) < 1e-4, `${l}: explain ${j.faces[0]?.probs[l]} vs recognizer ${p}`);
   } finally {
     await rec.dispose();

@@ -128,6 +128,7 @@ describe('multi-data training', () => {
       assert.equal(r.status, 0, r.stderr);
     });
     after(() => (dir = ''));
+    const res0 = () => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { sets: { name: string; testName: string | null }[] };
 
     test('per-set validation accuracy in metrics.jsonl and results.json; test splits scored per set, never trained on', () => {
       const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
@@ -155,6 +156,10 @@ describe('multi-data training', () => {
       const card = readModelCard(modelPath);
       const t = card.calibration?.temperature ?? Number.NaN;
       assert.ok(t > 0 && card.calibration && card.calibration.eceAfter >= 0, JSON.stringify(card.calibration));
+      // which splits were never trained on, per set, for `expnet eval`'s overlap warning
+      assert.deepEqual(card.training.sets?.map((e) => e.name), res0().sets.map((e) => e.name));
+      res0().sets.forEach((r, k) => assert.ok(r.testName && card.training.sets?.[k]?.heldOutSplits?.includes(r.testName), JSON.stringify(card.training.sets?.[k])));
+      assert.deepEqual(card.training.sets?.[1]?.heldOutSplits, ['PrivateTest', 'Val']);
       const freq = card.classFrequencies ?? [];
       assert.equal(freq.length, 7);
       assert.ok(Math.abs(freq.reduce((a, b) => a + b, 0) - 1) < 1e-9);

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detectFormat } from '../data/detectFormat.js';
 import { ExpnetError } from '../errors.js';
-import { openClassifier } from '../eval/classifier.js';
-import { evalSplit } from '../eval/evalSplit.js';
+import { openClassifier, type ExpressionClassifier } from '../eval/classifier.js';
+import { evalSplit, heldOutScope } from '../eval/evalSplit.js';
 import { distinctModelNames, predictDataSet, predictionsToJson, readPredictions } from '../eval/predictions.js';
 import { buildReport, writeReport, type BuiltReport, type ReportModel } from '../eval/report.js';
 import { readTrainingCurves } from '../eval/trainingLog.js';
@@ -20,6 +20,9 @@ export const EVAL_HELP = `expnet eval <dataset> [--model M ...] [options]     ex
   --predictions P    a predictions.json (ours or a peer's: {labels, rows:[{path, truth, probs}]}); repeatable
   --format F         ${DATA_FORMATS.join('|')} (default: detected from the folder's layout or the CSV's header)
   --split S          test (default: the data set's test split, else all) | all | a split name
+  --include-seen     also score samples the model trained on: by default, where its card says which samples of
+                     the set it trained on (CK+ subjects, FER2013/SFEW splits), only the others are scored;
+                     either way an overlap is a warning (stderr and the report)
   --cv PATH          a cross-validation run: per-fold table, mean ± std, paired tests, pooled confusions;
                      repeatable: runs of the same protocol (methods or folds run separately) are merged
   --run DIR          training curves from DIR/metrics.jsonl (default: the model's or the CV run's folder)
@@ -46,7 +49,7 @@ function summary(r: BuiltReport): string {
 }
 
 function jsonOut(r: BuiltReport): object {
-  const models = r.json.models.map((m) => ({ model: m.model, dataSet: m.dataSet, split: m.split, n: m.metrics.n, accuracy: m.metrics.accuracy, balancedAccuracy: m.metrics.balancedAccuracy, perClass: m.metrics.perClass, labels: m.metrics.labels, confusion: m.metrics.confusion, ece: m.calibration.ece, dropped: m.dropped }));
+  const models = r.json.models.map((m) => ({ model: m.model, dataSet: m.dataSet, split: m.split, ...(m.warnings.length > 0 ? { warnings: m.warnings } : {}), n: m.metrics.n, accuracy: m.metrics.accuracy, balancedAccuracy: m.metrics.balancedAccuracy, perClass: m.metrics.perClass, labels: m.metrics.labels, confusion: m.metrics.confusion, ece: m.calibration.ece, dropped: m.dropped }));
   if (models.length === 1 && !r.json.cv) return models[0] as object;
   return { models, ...(r.json.comparison ? { comparison: r.json.comparison } : {}), ...(r.json.cv ? { cv: r.json.cv } : {}) };
 }
@@ -79,6 +82,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       predictions: { type: 'string', multiple: true },
       format: { type: 'string' },
       split: { type: 'string' },
+      'include-seen': { type: 'boolean' },
       cv: { type: 'string', multiple: true },
       run: { type: 'string' },
       out: { type: 'string' },
@@ -99,16 +103,20 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const ds = await readDataSet(format, data);
     const split = evalSplit(ds, values.split);
     const specs: (string | undefined)[] = values.model ?? (values.predictions ? [] : [undefined]);
-    for (const spec of specs) {
-      const clf = await openClassifier(spec);
-      try {
-        const r = await predictDataSet(clf, ds, split.indices, warn);
-        models.push({ predictions: r.predictions, images: r.images, dropped: r.dropped, split: split.description });
+    const clfs: { spec: string | undefined; clf: ExpressionClassifier }[] = [];
+    try {
+      for (const spec of specs) clfs.push({ spec, clf: await openClassifier(spec) });
+      const scope = heldOutScope(clfs.map((c) => c.clf), ds, split, values['include-seen'] === true);
+      for (const [k, { spec, clf }] of clfs.entries()) {
+        const warnings = scope.warnings[k] ?? [];
+        for (const w of warnings) warn(`warning: ${w}`);
+        const r = await predictDataSet(clf, ds, scope.indices, warn);
+        models.push({ predictions: r.predictions, images: r.images, dropped: r.dropped, split: scope.description, warnings });
         sources.push(spec ?? 'default model');
-      } finally {
-        await clf.dispose();
+        if (!runDir && spec && specs.length === 1 && existsSync(join(dirname(spec), 'metrics.jsonl'))) runDir = dirname(spec);
       }
-      if (!runDir && spec && specs.length === 1 && existsSync(join(dirname(spec), 'metrics.jsonl'))) runDir = dirname(spec);
+    } finally {
+      for (const { clf } of clfs) await clf.dispose();
     }
   }
   for (const file of values.predictions ?? []) {

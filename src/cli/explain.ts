@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ExpnetError } from '../errors.js';
 import { explainCrop, explainFaces, explanationPng, type FaceExplanation } from '../eval/explain.js';
+import { CAM_METHODS, DEFAULT_CAM_METHOD } from '../eval/gradCam.js';
 import { readRgb } from '../infer/readImage.js';
 import { DEFAULT_EXPRESSION_MODEL, loadBundle } from '../infer/modelBundle.js';
 import { createRecognizer } from '../infer/recognizer.js';
@@ -20,6 +21,8 @@ export const EXPLAIN_HELP = `expnet explain <image> [options]
                  card, read back into libtorch with BatchNorm folded; default the bundled ${DEFAULT_EXPRESSION_MODEL})
   --class LABEL  also explain this class (e.g. happy)
   --layer L      block5 (default: 3×3 map at 48 px input) | block4 (6×6, finer) | … block1
+  --method M     ${CAM_METHODS.join(' | ')} (default ${DEFAULT_CAM_METHOD}: the gradient per position, as the
+                 net's flatten + FC head uses it; gradcam averages it per channel and can leave nothing)
   --out FILE     output PNG (default <image name>.gradcam.png)
   --crop         the image is a face crop already: no detection or alignment
   --models DIR   detector/landmark/expression models (default: the bundled models/)
@@ -30,6 +33,7 @@ export const EXPLAIN_OPTIONS = {
   ...DETECTOR_OPTIONS,
   class: { kind: 'string' },
   layer: { kind: 'choice', choices: ['block1', 'block2', 'block3', 'block4', 'block5'] },
+  method: { kind: 'choice', choices: CAM_METHODS },
   out: { kind: 'string' },
   crop: { kind: 'flag' },
   json: { kind: 'flag' },
@@ -56,7 +60,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   if (!image || extra.length > 0) throw new ExpnetError('BAD_CONFIG', 'give one image: expnet explain <image> [options]');
   const { net: model, labels, temperature } = explainedNet(values.model, values.models);
   const out = values.out ?? `${basename(image, extname(image))}.gradcam.png`;
-  const opts = { block: Number((values.layer ?? 'block5').slice(5)), temperature, ...(values.class ? { chosen: values.class } : {}) };
+  const opts = { block: Number((values.layer ?? 'block5').slice(5)), temperature, ...(values.class ? { chosen: values.class } : {}), ...(values.method ? { method: values.method } : {}) };
   let faces: FaceExplanation[];
   let png: Buffer;
   try {

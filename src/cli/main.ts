@@ -11,7 +11,7 @@ import { NEURONS_HELP, neuronsCommand } from './neurons.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
 import { BUILD_NATIVE_HELP, buildNativeCommand } from './buildNative.js';
 import { expnetVersion } from '../version.js';
-import { unknownOption } from './options.js';
+import { unknownCommand, unknownOption } from './options.js';
 
 type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    process.stderr.write(`expnet: unknown command '${name}'\n\n${usage()}`);
+    process.stderr.write(`expnet: ${unknownCommand(name, Object.keys(COMMANDS)).message}\n  (expnet --help lists the commands)\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

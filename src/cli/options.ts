@@ -60,11 +60,21 @@ export function suggest(name: string, known: readonly string[]): string | null {
   return best !== null && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : null;
 }
 
-/** "unknown option --foo (did you mean --food?)" for an unknown flag among `known` (names without dashes). */
+/**
+ * "unknown option --foo (did you mean --food?)" for an unknown flag among `known` (names without dashes). The flag
+ * is named as typed: `-j` stays `-j`; a one-letter short flag gets no guess (any long name is as far from it).
+ */
 export function unknownOption(flag: string, known: readonly string[]): ExpnetError {
+  const dashes = flag.startsWith('--') ? '--' : '-';
   const name = flag.replace(/^-+/, '').replace(/=.*$/, '');
+  const s = dashes === '-' && name.length === 1 ? null : suggest(name, known);
+  return new ExpnetError('BAD_CONFIG', `unknown option ${dashes}${name}${s ? ` (did you mean --${s}?)` : ''}`);
+}
+
+/** "unknown command 'predcit' (did you mean 'predict'?)" among the command names `known`. */
+export function unknownCommand(name: string, known: readonly string[]): ExpnetError {
   const s = suggest(name, known);
-  return new ExpnetError('BAD_CONFIG', `unknown option --${name}${s ? ` (did you mean --${s}?)` : ''}`);
+  return new ExpnetError('BAD_CONFIG', `unknown command '${name}'${s ? ` (did you mean '${s}'?)` : ''}`);
 }
 
 function usage(flag: string, source: string, expected: string, text: string): ExpnetError {

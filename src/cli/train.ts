@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import { destroyProcessGroup, initProcessGroup } from '../engine/distributed.js';
 import { ExpnetError } from '../errors.js';
 import { ExpNet } from '../nets/expNet.js';
-import { saveExpNetModel } from '../nets/modelCard.js';
+import { saveExpNetModel, type TrainingSet } from '../nets/modelCard.js';
 import type { DataSet } from '../data/dataSet.js';
 import type { TemperatureCalibration } from '../eval/temperature.js';
 import type { TrainConfig } from '../train/config.js';
-import { readDataSet, trainOnDataSet, type DataFormat } from '../train/experiment.js';
+import { officialSplit, readDataSet, trainOnDataSet, type DataFormat } from '../train/experiment.js';
+import { describeTrainingSet } from '../train/trainingSets.js';
 import type { RunContext } from '../train/runContext.js';
 import type { TrainedModel } from '../train/trainMethod.js';
 import { trainOnMix } from '../train/trainMix.js';
@@ -150,7 +151,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       labels: run.labels,
       config: run.trained.model.config,
       method: cfg.method,
-      training: { data: run.data, command, seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs }, ...(cfg.method === 'scratch' ? {} : { teacher: { net: cfg.teacher.net, inputSize: cfg.teacher.inputSize, frozenUntil: cfg.teacher.frozenUntil, target: cfg.stageA.target } }) },
+      training: { data: run.data, sets: run.sets, command, seed: cfg.seed, precision: cfg.precision === 'bf16' ? 'bf16' : 'fp32', epochs: { stageA: cfg.stageA.epochs, stageB: cfg.stageB.epochs, teacher: cfg.teacher.stage.epochs }, ...(cfg.method === 'scratch' ? {} : { teacher: { net: cfg.teacher.net, inputSize: cfg.teacher.inputSize, frozenUntil: cfg.teacher.frozenUntil, target: cfg.stageA.target } }) },
       metrics: run.metrics,
       ...(c ? { calibration: { temperature: c.temperature, eceBefore: c.eceBefore, eceAfter: c.eceAfter } } : {}),
       classFrequencies: run.classFrequencies,
@@ -175,6 +176,8 @@ interface CliRun {
   trained: TrainedModel;
   name: string;
   data: string;
+  /** Per data set, what was never trained on (the card's training.sets). */
+  sets: TrainingSet[];
   labels: string[];
   metrics: Record<string, number>;
   calibration: TemperatureCalibration | null;
@@ -192,7 +195,7 @@ async function singleRun(ds: DataSet, format: DataFormat, cfg: TrainConfig, ctx:
     (run.test ? `, ${run.testName} accuracy ${pct(run.test.accuracy)} (balanced ${pct(run.test.balancedAccuracy)})` : '') +
     '\n';
   return {
-    trained: run.trained, name: ds.name, data: `${ds.name} (${format})`, labels: [...ds.labels],
+    trained: run.trained, name: ds.name, data: `${ds.name} (${format})`, sets: [describeTrainingSet(ds.name, ds, officialSplit(ds).train)], labels: [...ds.labels],
     metrics: { ...(run.valAccuracy !== null ? { valAccuracy: run.valAccuracy } : {}), ...(run.test ? { [`${run.testName ?? 'test'}Accuracy`]: run.test.accuracy } : {}) },
     calibration: run.calibration, classFrequencies: run.classFrequencies, classPrior: run.classPrior, summary,
   };
@@ -208,5 +211,5 @@ async function mixRun(entries: ResolvedEntry[], cfg: TrainConfig, ctx: RunContex
     if (s.labelled) lines.push(`  ${s.name}: validation ${s.validation ? pct(s.validation.accuracy) : 'n/a'}${s.test ? `, ${s.testName} ${pct(s.test.accuracy)} (balanced ${pct(s.test.balancedAccuracy)})` : ''}`);
   }
   const data = run.sets.map((s) => `${s.name} (${s.format}, weight ${s.weight}${s.labelled ? '' : ', unlabelled'})`).join(' + ');
-  return { trained: run.trained, name: 'mix', data, labels: run.labels, metrics, calibration: run.calibration, classFrequencies: run.classFrequencies, classPrior: run.classPrior, summary: lines.join('\n') + '\n' };
+  return { trained: run.trained, name: 'mix', data, sets: run.sets.map((s) => s.seen), labels: run.labels, metrics, calibration: run.calibration, classFrequencies: run.classFrequencies, classPrior: run.classPrior, summary: lines.join('\n') + '\n' };
 }

@@ -11,13 +11,15 @@ import { tidy } from '../engine/scope.js';
 import { ExpnetError } from '../errors.js';
 import { bundledModelDir, DEFAULT_EXPRESSION_MODEL, resolveModelName, type BundledCard } from '../infer/modelBundle.js';
 import { createSession } from '../infer/session.js';
-import { loadExpNetModel } from '../nets/modelCard.js';
+import { loadExpNetModel, type ModelTraining } from '../nets/modelCard.js';
 
 export interface ExpressionClassifier {
   name: string;
   /** Output index → label (from the model card). */
   labels: readonly string[];
   input: { size: number; channels: number };
+  /** What the model trained on (its card's `training`), to tell held-out scores from scores on training images. */
+  training?: ModelTraining;
   /** Probabilities for n images packed N×C×H×W in [0, 1]. */
   predict(x: Float32Array, n: number): Promise<Float32Array[]>;
   dispose(): Promise<void>;
@@ -42,6 +44,7 @@ export function torchClassifier(path: string, batchSize = 256): ExpressionClassi
     name: card.name || basename(path),
     labels: card.labels,
     input: { size, channels },
+    training: card.training,
     predict: (x, n) => {
       const out: Float32Array[] = [];
       noGrad(() => {
@@ -76,6 +79,7 @@ export async function onnxClassifier(onnxPath: string, batchSize = 256): Promise
     name: card.name || basename(onnxPath),
     labels: card.labels,
     input: { size, channels },
+    ...(card.training ? { training: card.training } : {}),
     predict: async (x, n) => {
       const out: Float32Array[] = [];
       for (let i = 0; i < n; i += batchSize) {

@@ -12,7 +12,7 @@ import type { RgbPixels } from '../infer/readImage.js';
 import type { Face, Recognizer } from '../infer/recognizer.js';
 import type { ExpNet } from '../nets/expNet.js';
 import { argmax } from '../train/metrics.js';
-import { expNetAt, gradCam, normaliseMap } from './gradCam.js';
+import { expNetAt, gradCam, normaliseMap, type CamMethod } from './gradCam.js';
 import { blendHeat, overlayPng, sampleMap } from './heatmap.js';
 import { softmaxAt } from './temperature.js';
 
@@ -42,6 +42,8 @@ export interface ExplainOptions {
   chosen?: string;
   /** Conv block whose activations are explained (default 5, the high-level layer). */
   block?: number;
+  /** How the gradients weight the activations (default DEFAULT_CAM_METHOD; see gradCam.ts). */
+  method?: CamMethod;
   /**
    * The card's calibration temperature (default 1): probabilities are softmax(logits / T), as the exported model
    * and the Recognizer report them. The maps do not change (dividing the logits by T scales Grad-CAM's weights, and
@@ -62,7 +64,7 @@ export function explainCrop(net: ExpNet, labels: readonly string[], crop: Float3
   try {
     const probe = gradCam(cam, x, []);
     const pred = argmax(probe.probs);
-    const r = gradCam(cam, x, c >= 0 && c !== pred ? [pred, c] : [pred]);
+    const r = gradCam(cam, x, c >= 0 && c !== pred ? [pred, c] : [pred], o.method);
     const p = softmaxAt(r.logits, o.temperature ?? 1);
     const cm = (k: number, i: number): ClassMap => ({ label: labels[k] ?? String(k), probability: p[k] ?? 0, map: normaliseMap(r.maps[i] ?? new Float32Array()) });
     const probs = Object.fromEntries(labels.map((l, i) => [l, p[i] ?? 0]));

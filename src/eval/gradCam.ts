@@ -1,7 +1,17 @@
 /**
- * Grad-CAM (Selvaraju et al. 2017) over a net's last conv features: for class c, each feature channel k is
- * weighted by the spatial mean of ∂logit_c/∂A_k, and the map is ReLU(Σ_k α_k A_k). The gradient is taken
- * w.r.t. the features themselves (a detached leaf fed to the classifier head), and parameters get no gradient.
+ * Class activation maps from gradients, for class c at a layer with activations A (channels k, positions p):
+ * - `gradcam` (Selvaraju et al. 2017): each channel is weighted by the spatial mean of ∂logit_c/∂A_k, and the
+ *   map is ReLU(Σ_k α_k A_k). Faithful when the head global-average-pools (the gradient is the same at every
+ *   position), which ExpNet's head does not do.
+ * - `hirescam` (Draelos & Carin 2020), the default: the map is ReLU(Σ_k ∂logit_c/∂A_k(p) · A_k(p)), the gradient
+ *   taken element-wise. It equals Grad-CAM under a global-average-pooling head, and for ExpNet's head (max-pool,
+ *   flatten, fully connected: a weight per channel *and position*) it is what the logit adds up: the head is
+ *   piecewise linear, so the unrectified map sums to the logit less what the biases after the layer add.
+ *   Grad-CAM's spatial mean there mixes positions whose gradients differ in sign (the max-pool passes gradient
+ *   to one position per window) and on confident faces gave a map negative everywhere, so all zero after the
+ *   ReLU (block 5 of the bundled expnet-mix: the astronaut and every face of a group photo).
+ * The gradient is of the logit (never the softmax probability, which saturates) w.r.t. the activations themselves
+ * (a detached leaf fed to the rest of the net); parameters get no gradient.
  */
 import { maxPool2d, relu } from '../engine/functional.js';
 import type { Module } from '../engine/module.js';
@@ -37,20 +47,25 @@ export function expNetAt(net: ExpNet, block = 5): CamNet {
   };
 }
 
+export type CamMethod = 'hirescam' | 'gradcam';
+export const CAM_METHODS: readonly CamMethod[] = ['hirescam', 'gradcam'];
+/** The map method unless one is chosen (see the file's comment for why not plain Grad-CAM). */
+export const DEFAULT_CAM_METHOD: CamMethod = 'hirescam';
+
 export interface GradCam {
   /** Logits and softmax probabilities of the input. */
   logits: Float32Array;
   probs: Float32Array;
-  /** Per requested class: the h×w map ReLU(Σ_k α_k A_k), row-major, not normalised. */
+  /** Per requested class: the h×w map (ReLU(Σ_k α_k A_k) for gradcam, ReLU(Σ_k g_k A_k) for hirescam), row-major, not normalised. */
   maps: Float32Array[];
-  /** Per requested class: the channel weights α_k. */
+  /** Per requested class: the channel weights α_k (the spatial mean of the gradient; both methods). */
   weights: Float32Array[];
   height: number;
   width: number;
 }
 
-/** Grad-CAM maps of one input [1, C, H, W] for each of `classes` (the net is run in eval mode). */
-export function gradCam(cam: CamNet, x: Tensor, classes: readonly number[]): GradCam {
+/** Gradient maps of one input [1, C, H, W] for each of `classes` (the net is run in eval mode). */
+export function gradCam(cam: CamNet, x: Tensor, classes: readonly number[], method: CamMethod = DEFAULT_CAM_METHOD): GradCam {
   if (x.shape[0] !== 1) throw new ExpnetError('BAD_INPUT', `gradCam: expected one image [1, C, H, W], got shape [${x.shape.join(', ')}]`);
   const net = cam.model;
   const wasTraining = net.training;
@@ -76,7 +91,7 @@ export function gradCam(cam: CamNet, x: Tensor, classes: readonly number[]): Gra
           const g = leaf.grad;
           if (!g) throw new ExpnetError('NATIVE', 'gradCam: no gradient reached the features');
           const alpha = g.mean([2, 3]); // [1, C]
-          const heat = relu(a.mul(alpha.view([1, channels, 1, 1])).sum(1)); // [1, h, w]
+          const heat = relu(a.mul(method === 'gradcam' ? alpha.view([1, channels, 1, 1]) : g).sum(1)); // [1, h, w]
           return { map: heat.floats(), alpha: alpha.floats() };
         });
         maps.push(r.map);

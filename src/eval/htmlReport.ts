@@ -13,6 +13,8 @@ export interface ModelSection {
   split: string;
   /** Samples left out because the model has no such class, per label. */
   dropped: Record<string, number>;
+  /** Said first, in the warning style (e.g. the evaluated set overlaps the model's training data). */
+  warnings: string[];
   /** Files that could not be decoded. */
   skipped: number;
   svgs: { confusion: string; perClass: string; reliability: string };
@@ -64,6 +66,7 @@ function modelSection(s: ModelSection, heading: boolean): string {
   const e = s.evaluation;
   const dropped = Object.entries(s.dropped);
   const notes = [
+    ...s.warnings.map((w) => `<p class="warn"><b>Warning:</b> ${esc(w)}.</p>`),
     dropped.length > 0 ? `<p class="warn">Left out (classes the model does not have): ${dropped.map(([l, n]) => `${esc(l)} ${n}`).join(', ')}.</p>` : '',
     s.skipped > 0 ? `<p class="warn">${s.skipped} file(s) could not be decoded and were skipped.</p>` : '',
   ].join('');

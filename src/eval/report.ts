@@ -22,6 +22,8 @@ export interface ReportModel {
   images: ImageSet | null;
   dropped: Record<string, number>;
   split: string;
+  /** Said above the model's numbers (e.g. that the evaluated set overlaps its training data). */
+  warnings?: string[];
 }
 
 export interface ReportOptions {
@@ -38,7 +40,7 @@ export interface ReportOptions {
 export interface ReportJson {
   generated: string;
   command: string;
-  models: (Evaluation & { split: string; dropped: Record<string, number> })[];
+  models: (Evaluation & { split: string; dropped: Record<string, number>; warnings: string[] })[];
   comparison?: ModelComparison;
   cv?: CvComparison;
 }
@@ -69,8 +71,9 @@ export async function buildReport(models: readonly ReportModel[], o: ReportOptio
     charts[`${key}per-class`] = svgs.perClass;
     charts[`${key}reliability`] = svgs.reliability;
     const thumbs = m.images ? await thumbnails(m.images, e.mistakes.map((x) => x.row)) : [];
-    sections.push({ evaluation: e, split: m.split, dropped: m.dropped, skipped: m.images?.skipped.length ?? 0, svgs, thumbnails: thumbs });
-    evaluations.push({ ...e, split: m.split, dropped: m.dropped });
+    const warnings = m.warnings ?? [];
+    sections.push({ evaluation: e, split: m.split, dropped: m.dropped, warnings, skipped: m.images?.skipped.length ?? 0, svgs, thumbnails: thumbs });
+    evaluations.push({ ...e, split: m.split, dropped: m.dropped, warnings });
   }
   const page: ReportPage = { title: o.title, generated, command: o.command, models: sections };
   const json: ReportJson = { generated, command: o.command, models: evaluations };

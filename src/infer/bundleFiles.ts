@@ -38,3 +38,13 @@ export interface ModelIndex {
   default: string;
   models: { name: string; labels: string[]; data: string }[];
 }
+
+/** The expression models bundled in models/, by name. */
+export const BUNDLED_EXPRESSION_MODELS = ['expnet-mix', 'expnet-fer2013'] as const;
+export type BundledExpressionModel = (typeof BUNDLED_EXPRESSION_MODELS)[number];
+/**
+ * The labels every bundled expression model outputs (in its own order; no contempt): the type of a Recognizer's
+ * results on a bundled model (test/recognizerTypes.test.ts checks each card against this list).
+ */
+export const BUNDLED_EXPRESSIONS = ['anger', 'disgust', 'fear', 'happy', 'neutral', 'sadness', 'surprise'] as const;
+export type BundledExpression = (typeof BUNDLED_EXPRESSIONS)[number];

@@ -33,16 +33,25 @@ export const DEFAULT_DETECTOR_SIZE = 384;
 /** Default detector arithmetic of the Node Recognizer at the default size (see DetectorPrecision). */
 export const DEFAULT_DETECTOR_PRECISION: DetectorPrecision = 'int8';
 
-export interface Face {
+/**
+ * Probability per label of the model. `L` is its labels when the types know them (a union of ExpressionLabels:
+ * the bundled models' BundledExpression, or the `labels` given to createRecognizer): exactly those keys, so
+ * `expressions.happy` is a number. With `string` (labels unknown to the types) any subset of the expressions.
+ */
+export type Expressions<L extends string = string> = [L] extends [ExpressionLabel] ? Record<L, number> : Partial<Record<ExpressionLabel, number>>;
+/** One of the model's labels: `L` when the types know them, else any expression. */
+export type FaceLabel<L extends string = string> = [L] extends [ExpressionLabel] ? L : ExpressionLabel;
+
+export interface Face<L extends string = string> {
   /** In pixels of the (EXIF-rotated) image. */
   box: Box;
   score: number;
   /** 68 points (iBUG order) in image pixels; empty for crop inputs. */
   landmarks: Point[];
-  /** Probability per label of the model (its card's labels, in their order; a model may lack some expressions). */
-  expressions: Partial<Record<ExpressionLabel, number>>;
+  /** Probability per label of the model (its card's labels, in their order). */
+  expressions: Expressions<L>;
   /** The most probable label. */
-  label: ExpressionLabel;
+  label: FaceLabel<L>;
   confidence: number;
 }
 

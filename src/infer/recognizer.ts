@@ -7,20 +7,27 @@ import sharp from 'sharp';
 import type { ExpressionLabel } from '../data/labels.js';
 import { ExpnetError } from '../errors.js';
 import { uniformPriorWeights } from './classPrior.js';
-import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectOptions, type DetectorPrecision, type Face, type PipelineNets } from './facePipeline.js';
-import { loadBundle, type ModelBundle } from './modelBundle.js';
+import { BUNDLED_EXPRESSION_MODELS, BUNDLED_EXPRESSIONS, type BundledExpression, type BundledExpressionModel } from './bundleFiles.js';
+import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectOptions, type DetectorPrecision, type Face, type FaceLabel, type PipelineNets } from './facePipeline.js';
+import { DEFAULT_EXPRESSION_MODEL, loadBundle, type ModelBundle } from './modelBundle.js';
 import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
 import { createSession, type SessionOptions } from './session.js';
 import { ssdGrids } from './ssdAnchors.js';
 import { VideoRun, type VideoOptions } from './videoRun.js';
 
-export type { Face } from './facePipeline.js';
+export type { Expressions, Face, FaceLabel } from './facePipeline.js';
 
 export interface RecognizerOptions {
   /** Folder with the ONNX models and the expression model's card (default: the bundled `models/`). */
   modelDir?: string;
   /** Expression model base name in modelDir (default: the bundle's default). */
   expressionModel?: string;
+  /**
+   * The labels the expression model must have (any order), checked when the Recognizer is created: results are
+   * then typed by them (`createRecognizer({ expressionModel, labels: ['happy', 'sadness'] })` →
+   * `f.expressions.happy: number`). Not needed for the bundled models (typed BundledExpression).
+   */
+  labels?: readonly ExpressionLabel[];
   /** Detector thresholds and the close-up second look (closeUpPad: 0 turns it off). */
   detector?: DetectOptions;
   /**
@@ -47,14 +54,30 @@ export interface RecognizerOptions {
   session?: SessionOptions;
 }
 
-export interface ImageResult {
+export interface ImageResult<L extends string = string> {
   input: string;
   width: number;
   height: number;
-  faces: Face[];
+  faces: Face<L>[];
 }
 
-export class Recognizer {
+/** One input of detectBatch: its result, or (`error` set, no faces) why that input failed. */
+export type BatchResult<L extends string = string> = (ImageResult<L> & { error?: undefined }) | { input: string; error: ExpnetError };
+
+export interface BatchOptions {
+  /**
+   * false (default): an input that fails as input (missing, unreadable, not an image, too large: an ExpnetError)
+   * becomes its own `{ input, error }` item and the others are still recognised; true: the first such failure
+   * rejects the whole batch. Other errors (a failing ONNX session) always reject.
+   */
+  failFast?: boolean;
+}
+
+/**
+ * `L`: the expression model's labels as far as the types know them (BundledExpression for the bundled models,
+ * the `labels` option's, else `string`: any subset of the expressions); see Expressions in facePipeline.ts.
+ */
+export class Recognizer<L extends string = string> {
   private constructor(
     readonly bundle: ModelBundle,
     private readonly nets: PipelineNets,
@@ -64,6 +87,7 @@ export class Recognizer {
 
   static async create(options: RecognizerOptions = {}): Promise<Recognizer> {
     const bundle = loadBundle(options.modelDir, options.expressionModel);
+    checkLabels(bundle, options);
     const size = options.detectorSize ?? DEFAULT_DETECTOR_SIZE;
     try {
       ssdGrids(size);
@@ -86,8 +110,13 @@ export class Recognizer {
   }
 
   /** The expression model's labels, in its output order. */
-  get labels(): readonly ExpressionLabel[] {
-    return this.bundle.labels;
+  get labels(): readonly FaceLabel<L>[] {
+    return this.bundle.labels as readonly ExpressionLabel[] as readonly FaceLabel<L>[];
+  }
+
+  /** The pipeline's faces are Face<string>; their labels are the card's, which are L (checked in create). */
+  private typed(faces: Face[]): Face<L>[] {
+    return faces as unknown as Face<L>[];
   }
 
   /** The detector's square input side in use. */
@@ -106,14 +135,14 @@ export class Recognizer {
   }
 
   /** Every face of one image (no face: an empty list, not an error). */
-  async detect(input: ImageInput): Promise<ImageResult> {
+  async detect(input: ImageInput): Promise<ImageResult<L>> {
     const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, { anyFormat: this.options.anyFormat ?? false });
-    return { input: describeInput(input), width: img.width, height: img.height, faces: await detectFaces(this.nets, img, this.options.detector ?? {}) };
+    return { input: describeInput(input), width: img.width, height: img.height, faces: this.typed(await detectFaces(this.nets, img, this.options.detector ?? {})) };
   }
 
   /** Every face of decoded RGB pixels (a video frame, a canvas): the same pipeline, no decoding. */
-  detectPixels(img: RgbPixels): Promise<Face[]> {
-    return detectFaces(this.nets, img, this.options.detector ?? {});
+  async detectPixels(img: RgbPixels): Promise<Face<L>[]> {
+    return this.typed(await detectFaces(this.nets, img, this.options.detector ?? {}));
   }
 
   /**
@@ -121,21 +150,32 @@ export class Recognizer {
    * every sampled frame's faces with track ids and smoothed probabilities; `.summary()` the per-track totals.
    */
   video(file: string, options: VideoOptions = {}): VideoRun {
-    return new VideoRun(file, (img) => this.detectPixels(img), options);
+    return new VideoRun(file, (img) => detectFaces(this.nets, img, this.options.detector ?? {}), options);
   }
 
   /** The whole image is one face crop (FER2013 / CK+ style): no detection, no alignment. */
-  async classifyCrop(input: ImageInput): Promise<ImageResult> {
+  async classifyCrop(input: ImageInput): Promise<ImageResult<L>> {
     const img = await readRgb(input, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, { anyFormat: this.options.anyFormat ?? false });
     const [p] = await this.classify([await grayResized(img, this.bundle.card.input.size)]);
     const box = { x: 0, y: 0, width: img.width, height: img.height, score: 1 };
-    return { input: describeInput(input), width: img.width, height: img.height, faces: [toFace(this.labels, box, [], p ?? new Float32Array())] };
+    return { input: describeInput(input), width: img.width, height: img.height, faces: this.typed([toFace(this.bundle.labels, box, [], p ?? new Float32Array())]) };
   }
 
-  /** Several images; each result is independent (a failed image throws, naming it). */
-  async detectBatch(inputs: readonly ImageInput[]): Promise<ImageResult[]> {
-    const out: ImageResult[] = [];
-    for (const input of inputs) out.push(await this.detect(input));
+  /**
+   * Several images, one result per input in their order. By default one that fails (a missing file, not an
+   * image) is an `{ input, error }` item and the others are still recognised: `if (r.error) … else r.faces`.
+   * `failFast: true` rejects on the first failure instead (see BatchOptions).
+   */
+  async detectBatch(inputs: readonly ImageInput[], options: BatchOptions = {}): Promise<BatchResult<L>[]> {
+    const out: BatchResult<L>[] = [];
+    for (const input of inputs) {
+      try {
+        out.push(await this.detect(input));
+      } catch (err) {
+        if (options.failFast === true || !(err instanceof ExpnetError)) throw err;
+        out.push({ input: describeInput(input), error: err });
+      }
+    }
     return out;
   }
 
@@ -167,7 +207,33 @@ async function grayResized(img: RgbPixels, size: number): Promise<Float32Array> 
   return Float32Array.from(raw.subarray(0, size * size), (v) => v / 255);
 }
 
-/** `createRecognizer(options?)`: the library entry point. */
+/**
+ * The `labels` option against the card; a bundled model's card against BUNDLED_EXPRESSIONS (what the types of
+ * createRecognizer() promise): a mismatch is an error, never a result typed by labels the model does not have.
+ */
+function checkLabels(bundle: ModelBundle, options: RecognizerOptions): void {
+  const name = options.expressionModel ?? DEFAULT_EXPRESSION_MODEL;
+  const bundled = options.modelDir === undefined && (BUNDLED_EXPRESSION_MODELS as readonly string[]).includes(name);
+  const want: readonly string[] | undefined = options.labels ?? (bundled ? BUNDLED_EXPRESSIONS : undefined);
+  if (want === undefined) return;
+  const have = bundle.labels;
+  if (want.length !== have.length || !want.every((l) => have.includes(l as ExpressionLabel))) {
+    const what = options.labels ? 'recognizer options: labels' : `the bundled model's expected labels`;
+    throw new ExpnetError(options.labels ? 'BAD_CONFIG' : 'BAD_MODEL', `${what} [${want.join(', ')}] are not the labels of expression model ${bundle.expression} [${have.join(', ')}]`);
+  }
+}
+
+/** Options naming a bundled expression model (or none: the default), with no other label promise. */
+export type BundledRecognizerOptions = RecognizerOptions & { modelDir?: undefined; expressionModel?: BundledExpressionModel; labels?: undefined };
+
+/**
+ * `createRecognizer(options?)`: the library entry point. Results are typed by the model's labels: the bundled
+ * models' (BundledExpression: `f.expressions.happy` is a number, there is no contempt), the `labels` given
+ * (checked against the card), else any subset of the expressions (`Recognizer<string>`).
+ */
+export function createRecognizer(options?: BundledRecognizerOptions): Promise<Recognizer<BundledExpression>>;
+export function createRecognizer<const L extends ExpressionLabel>(options: RecognizerOptions & { labels: readonly L[] }): Promise<Recognizer<L>>;
+export function createRecognizer(options?: RecognizerOptions): Promise<Recognizer>;
 export function createRecognizer(options: RecognizerOptions = {}): Promise<Recognizer> {
   return Recognizer.create(options);
 }

@@ -15,7 +15,7 @@ export interface ModelCard {
   labels: string[];
   config: ExpNetConfig;
   method: string;
-  training: { data: string; command: string; seed: number; epochs: Record<string, number>; precision?: 'fp32' | 'bf16'; teacher?: { net: string; inputSize: number; frozenUntil: string; target: string } };
+  training: ModelTraining;
   metrics: Record<string, number>;
   /**
    * Temperature scaling fitted on the validation carve after training (src/eval/temperature.ts): probabilities
@@ -33,6 +33,40 @@ export interface ModelCard {
   licence: string;
   provenance: string;
   created: string;
+}
+
+/** What a model was trained on (the card's `training`). */
+export interface ModelTraining {
+  /** The data sets in words, `name (format[, weight w])` joined by ` + ` (as `expnet train` writes it). */
+  data: string;
+  command: string;
+  seed: number;
+  epochs: Record<string, number>;
+  precision?: 'fp32' | 'bf16';
+  teacher?: { net: string; inputSize: number; frozenUntil: string; target: string };
+  /**
+   * Per training data set, which of its samples the model never saw, so that `expnet eval` can tell a held-out
+   * score from one on training images (src/eval/trainingOverlap.ts). Without it, the sets named in `data` count
+   * as trained on except their test splits (the protocol of `expnet train`: src/train/experiment.ts officialSplit).
+   */
+  sets?: TrainingSet[];
+}
+
+/** One data set of a model's training: every sample counts as trained on except the held-out ones. */
+export interface TrainingSet {
+  /** The data set's name as its reader gives it (fer2013, sfew, ckplus48, a manifest's folder name). */
+  name: string;
+  /** Other data sets drawn from the same people and frames (e.g. `ckplus48` for a manifest of links to CK+48). */
+  sameSourceAs?: string[];
+  /** Source splits never trained on (default: the protocol's test splits, HELD_OUT_SPLITS). */
+  heldOutSplits?: string[];
+  /** People none of whose images were trained on (a person-independent hold-out, e.g. CK+ `S005`). */
+  heldOutSubjects?: string[];
+  /**
+   * People with images trained on. With heldOutSubjects it lets an evaluation recognise the same people under
+   * another data set name (CK+48's folder vs a manifest of links to it): every evaluated subject is one of them.
+   */
+  trainedSubjects?: string[];
 }
 
 export function saveExpNetModel(path: string, model: ExpNet, card: ModelCard): void {

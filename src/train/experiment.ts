@@ -195,15 +195,17 @@ export async function crossValidate(ds: DataSet, k: number, methods: readonly Me
   return { ...summarise(ds, k, results), precision };
 }
 
+/** The source splits `expnet train` never trains on: its test splits, and PrivateTest (kept for blind scoring). */
+export const HELD_OUT_SPLITS: readonly string[] = ['PublicTest', 'Val', 'test', 'Test', 'PrivateTest'];
+
 /** Which samples train and which test, by the data set's own split names. */
 export function officialSplit(ds: DataSet): { train: number[]; test: number[]; testName: string | null } {
   const train: number[] = [];
   const test: number[] = [];
-  const testSplits = ['PublicTest', 'Val', 'test', 'Test'];
   let testName: string | null = null;
   ds.samples.forEach((s, i) => {
     if (s.split === 'PrivateTest') return; // held out for blind scoring
-    if (s.split && testSplits.includes(s.split)) {
+    if (s.split && HELD_OUT_SPLITS.includes(s.split)) {
       testName = s.split;
       test.push(i);
     } else train.push(i);

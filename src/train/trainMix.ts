@@ -19,6 +19,8 @@ import { loadAll, subset, warnSmallValidation } from './experiment.js';
 import { deployedBalance, fitCalibration } from './fitCalibration.js';
 import type { RunContext } from './runContext.js';
 import { trainMethod, type TrainedModel } from './trainMethod.js';
+import { describeTrainingSet } from './trainingSets.js';
+import type { TrainingSet } from '../nets/modelCard.js';
 
 export interface SetResult {
   name: string;
@@ -31,6 +33,8 @@ export interface SetResult {
   validation: Metrics | null;
   testName: string | null;
   test: Metrics | null;
+  /** For the model card: which splits and people of the set were never trained on. */
+  seen: TrainingSet;
 }
 
 export interface MixRun {
@@ -99,6 +103,7 @@ export async function trainOnMix(entries: readonly ResolvedEntry[], cfg: TrainCo
     validation: p.labelled ? score(val) : null,
     testName: p.testName,
     test: p.labelled ? score(test) : null,
+    seen: describeTrainingSet(p.name, p.ds, [...p.train, ...p.validation]),
   }));
   for (const s of sets) if (s.labelled) ctx.log({ data: s.name, valAccuracy: s.validation?.accuracy ?? null, ...(s.test ? { testName: s.testName, testAccuracy: s.test.accuracy } : {}) });
   const validation = score(splits.val);
