@@ -75,6 +75,14 @@ test('expnet export: a run\'s fine-tuned face net becomes a 48-px gray expressio
     assert.ok(Math.abs(e - (avg[c] ?? NaN)) < 1e-3 * Math.max(1, Math.abs(e)), `averaged logit ${c}: ${avg[c]} vs ${e}`);
   });
   assert.equal((JSON.parse(readFileSync(join(dir, 'both.json'), 'utf8')) as ModelCard).arch, 'face-net', 'a graph holding a face net says so (explain refuses it)');
+  // --labels keeps those outputs, in that order.
+  const cut = join(dir, 'cut.onnx');
+  assert.equal(await exportCommand([ckpt, cut, '--labels', 'sadness,happy']), 0);
+  const two = (await runNode(new Uint8Array(readFileSync(cut)), { face: { data: face, shape: [1, 1, 48, 48] } }))['logits']?.data ?? new Float32Array();
+  assert.equal(two.length, 2);
+  [2, 0].forEach((c, k) => assert.ok(Math.abs((teacherLogits[c] ?? 0) - (two[k] ?? NaN)) < 1e-3 * Math.max(1, Math.abs(teacherLogits[c] ?? 0)), `kept logit ${k}`));
+  assert.deepEqual((JSON.parse(readFileSync(join(dir, 'cut.json'), 'utf8')) as ModelCard).labels, ['sadness', 'happy']);
+  await assert.rejects(exportCommand([ckpt, cut, '--labels', 'happy,contempt']), /contempt not among/);
   studentNet.dispose();
 });
 

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rand } from '../engine/creation.js';
+import { rand, tensor } from '../engine/creation.js';
 import { tidy } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from '../engine/safetensors.js';
@@ -23,9 +23,10 @@ export const EXPORT_HELP = `expnet export <model.safetensors> [<model.safetensor
   Several models (same labels and input): one graph averaging their calibrated logits (an ensemble; the
   first model's card, with ensemble.members). --flip: each model also sees the mirrored face, averaged in.
   A run's fine-tuned face net (<run>/teacher.best.safetensors, with the run's config.json and results.json)
-  is accepted too: it takes the student's 48×48 gray face, resized to the teacher's side inside the graph.`;
+  is accepted too: it takes the student's 48×48 gray face, resized to the teacher's side inside the graph.
+  --labels a,b,…: only these outputs, in this order (e.g. an 8-class FER+ model without contempt).`;
 
-export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
+export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--labels a,b,…] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
   Writes everything the Recognizer needs into --out: the SSD face detector and 68-point landmark net
   exported from @vladmandic/face-api's weights, the SSD anchors, and the expression model + card
   (several --model / --flip: one averaged graph, as expnet export).`;
@@ -57,7 +58,32 @@ async function loadMember(path: string): Promise<{ path: string; model: Module; 
   return { path, ...(isTeacherCheckpoint(path) ? await loadTeacherModel(path) : loadExpNetModel(path)) };
 }
 
-async function exportExpression(modelPaths: readonly string[], out: string, flip = false): Promise<void> {
+/** The card with only the outputs `keep` (indices into its labels), priors renormalised. */
+function keepOutputs(card: BundledCard, keep: readonly number[]): BundledCard {
+  const pick = (v: readonly number[] | undefined): number[] | undefined => (v ? keep.map((i) => v[i] ?? 0) : undefined);
+  const prior = pick(card.classPrior);
+  const total = prior?.reduce((a, b) => a + b, 0) ?? 1;
+  const freq = pick(card.classFrequencies);
+  return {
+    ...card,
+    labels: keep.map((i) => card.labels[i] ?? ''),
+    config: { ...card.config, numClasses: keep.length },
+    ...(prior ? { classPrior: prior.map((p) => p / total) } : {}),
+    ...(freq ? { classFrequencies: freq } : {}),
+  };
+}
+
+/** Indices of `labels` (comma-separated names) in the model's labels. @throws ExpnetError naming an unknown one. */
+function outputIndices(labels: string, have: readonly string[]): number[] {
+  const want = labels.split(',').map((l) => l.trim()).filter((l) => l !== '');
+  const keep = want.map((l) => have.indexOf(l));
+  const bad = want.filter((_, k) => (keep[k] ?? -1) < 0);
+  if (bad.length > 0 || want.length === 0) throw new ExpnetError('BAD_CONFIG', `--labels: ${bad.length ? `${bad.join(', ')} not among` : 'expected some of'} the model's labels (${have.join(', ')})`);
+  if (new Set(want).size !== want.length) throw new ExpnetError('BAD_CONFIG', `--labels: a label twice in ${labels}`);
+  return keep;
+}
+
+async function exportExpression(modelPaths: readonly string[], out: string, flip = false, labels?: string): Promise<void> {
   const loaded: { path: string; model: Module; card: ModelCard }[] = [];
   for (const p of modelPaths) loaded.push(await loadMember(p));
   const first = loaded[0];
@@ -72,29 +98,40 @@ async function exportExpression(modelPaths: readonly string[], out: string, flip
   const ensemble = loaded.length > 1 || flip ? { ensemble: { members: loaded.map((o) => o.card.name), flip } } : {};
   // A face net anywhere in the graph makes it a face-net model (explain rebuilds only plain expnet graphs).
   const arch = loaded.some((o) => o.card.arch === 'face-net') ? { arch: 'face-net' as const } : {};
-  const bundled: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
+  const full: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
+  const keep = labels === undefined ? null : outputIndices(labels, card.labels);
+  const bundled = keep ? keepOutputs(full, keep) : full;
   // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
   const t = card.calibration?.temperature;
   const single = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
   const averaged = loaded.length > 1 || flip ? new AveragedExpNet(loaded.map((o) => ({ model: o.model, temperature: o.card.calibration?.temperature ?? 1 })), flip) : null;
-  await saveOnnx(out, averaged ?? single, [x], { inputNames: ['face'], outputNames: ['logits'], ...(averaged ? {} : { module: model }), metadata: { model_card: JSON.stringify(bundled) } });
+  const graph = averaged ?? single;
+  const forward = (face: Tensor): Tensor => (typeof graph === 'function' ? graph(face) : graph.forward(face));
+  // --labels: only those outputs (a softmax over them: the other classes' probability is shared out by the graph's consumer).
+  const index = keep ? tensor(Int32Array.from(keep), [keep.length], { dtype: 'int64' }) : null;
+  const cut = index ? (face: Tensor): Tensor => tidy(() => forward(face).indexSelect(1, index)) : graph;
+  try {
+    await saveOnnx(out, cut, [x], { inputNames: ['face'], outputNames: ['logits'], ...(averaged ? {} : { module: model }), metadata: { model_card: JSON.stringify(bundled) } });
+  } finally {
+    index?.dispose();
+  }
   writeFileSync(out.replace(/\.onnx$/, '') + '.json', JSON.stringify(bundled, null, 1) + '\n');
   x.dispose();
   for (const o of loaded) o.model.dispose();
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, options: { flip: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({ args: argv, options: { flip: { type: 'boolean' }, labels: { type: 'string' } }, allowPositionals: true, strict: true });
   const out = positionals.at(-1);
   const models = positionals.slice(0, -1);
   if (models.length === 0 || !out || !out.endsWith('.onnx')) throw new ExpnetError('BAD_CONFIG', 'usage: expnet export <model.safetensors> [<model.safetensors> ...] <out.onnx> [--flip]');
-  await exportExpression(models, out, values.flip ?? false);
+  await exportExpression(models, out, values.flip ?? false, values.labels);
   process.stdout.write(`wrote ${out}\n`);
   return 0;
 }
 
 export async function bundleCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string', multiple: true }, flip: { type: 'boolean' }, name: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string', multiple: true }, flip: { type: 'boolean' }, labels: { type: 'string' }, name: { type: 'string' }, out: { type: 'string' } }, strict: true });
   if (!values.model || values.model.length === 0) throw new ExpnetError('BAD_CONFIG', '--model <model.safetensors> is required');
   const out = values.out ?? 'models';
   mkdirSync(out, { recursive: true });
@@ -111,7 +148,7 @@ export async function bundleCommand(argv: string[]): Promise<number> {
   x112.dispose();
   lm.dispose();
   const name = values.name ?? DEFAULT_EXPRESSION_MODEL;
-  await exportExpression(values.model, join(out, `${name}.onnx`), values.flip ?? false);
+  await exportExpression(values.model, join(out, `${name}.onnx`), values.flip ?? false, values.labels);
   process.stdout.write(`wrote ${out}/{${DETECTOR_FILE},${ANCHORS_FILE},${LANDMARKS_FILE},${name}.onnx/.json}\n`);
   return 0;
 }
