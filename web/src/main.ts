@@ -1,9 +1,11 @@
 /**
  * The page: opens on the bundled sample photo; a photo (picker, drag-and-drop onto the page, or paste) or the
- * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas.
+ * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) on a canvas. The webcam's
+ * faces go through the shared FaceTracker (webcamTracks.ts): track ids in their boxes, smoothed probabilities, FPS.
  */
 import { layoutAnnotations } from '../../src/infer/annotationLayout.js';
 import { drawLayout } from './drawLayout.js';
+import { trackedLayout, WebcamTracks } from './webcamTracks.js';
 import { WebRecognizer, type WebFace } from './webRecognizer.js';
 
 /** What the page exposes for tests and curious users (window.expnet). */
@@ -13,6 +15,8 @@ export interface PageState {
   faces: WebFace[];
   fps: number;
   frames: number;
+  /** Track ids of the faces shown (webcam: stable across frames; a photo: none). */
+  tracks: number[];
   error: string | null;
   /** What the canvas shows: 'sample', 'file', 'drop', 'paste' or 'webcam'. */
   source: string;
@@ -20,7 +24,7 @@ export interface PageState {
   placement: string;
 }
 
-const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null, source: '', placement: '' };
+const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, tracks: [], error: null, source: '', placement: '' };
 (globalThis as { expnet?: PageState }).expnet = state;
 
 function el<T extends HTMLElement>(id: string): T {
@@ -41,6 +45,8 @@ const g = ctx;
 
 let rec: WebRecognizer | null = null;
 let stream: MediaStream | null = null;
+/** The webcam's tracks and FPS meter (reset for each new stream). */
+const webcam = new WebcamTracks();
 
 function say(text: string): void {
   status.textContent = text;
@@ -51,10 +57,18 @@ function fail(err: unknown): void {
   say(`error: ${state.error}`);
 }
 
-async function show(src: CanvasImageSource, width: number, height: number): Promise<WebFace[]> {
+/** One photo or webcam frame, annotated; `tracks` (the webcam): faces tracked across frames, ids drawn, FPS measured. */
+async function show(src: CanvasImageSource, width: number, height: number, tracks?: WebcamTracks): Promise<WebFace[]> {
   if (!rec) throw new Error('the models are not loaded yet');
-  const faces = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
-  const layout = layoutAnnotations({ width, height }, faces, rec.labels);
+  const found = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
+  const tracked = tracks?.frame(found, performance.now());
+  const faces = tracked?.faces ?? found;
+  const layout = tracked ? trackedLayout({ width, height }, tracked.faces, rec.labels) : layoutAnnotations({ width, height }, faces, rec.labels);
+  state.tracks = tracked?.faces.map((f) => f.track) ?? [];
+  if (tracked) {
+    state.fps = tracked.fps;
+    fpsText.textContent = `${tracked.fps.toFixed(1)} FPS · tracks ${tracked.faces.map((f) => `#${f.track}`).join(' ') || 'none'}`;
+  }
   if (canvas.width !== layout.width || canvas.height !== layout.height) {
     canvas.width = layout.width;
     canvas.height = layout.height;
@@ -93,20 +107,11 @@ function stopWebcam(): void {
 }
 
 async function webcamLoop(): Promise<void> {
-  let last = performance.now();
-  let n = 0;
+  webcam.reset();
   while (stream) {
     if (video.readyState >= 2 && video.videoWidth > 0) {
-      await show(video, video.videoWidth, video.videoHeight);
+      await show(video, video.videoWidth, video.videoHeight, webcam);
       state.frames++;
-      n++;
-      const now = performance.now();
-      if (now - last >= 1000) {
-        state.fps = (1000 * n) / (now - last);
-        fpsText.textContent = `${state.fps.toFixed(1)} FPS`;
-        last = now;
-        n = 0;
-      }
     }
     await new Promise((r) => requestAnimationFrame(r));
   }
