@@ -4,5 +4,7 @@
  */
 export { WebRecognizer, type WebFace, type WebRecognizerOptions } from './webRecognizer.js';
 export type { Source } from './pixels.js';
+export { trackedLayout, WebcamTracks, type TrackedFrame } from './webcamTracks.js';
+export { FaceTracker, type FaceTrackerOptions, type TrackedFace, type TrackSummary } from '../../src/infer/faceTracker.js';
 export type { Box, Point } from '../../src/faces/box.js';
 export { EXPRESSION_LABELS, type ExpressionLabel as Expression } from '../../src/data/labels.js';
