@@ -69,7 +69,7 @@ export class WebRecognizer {
     // float32: onnxruntime-web's wasm and WebGPU kernels are tuned for float, not for QLinearConv
     const det = detectorModel(det512!, anchors512, size, 'float32');
     say(`starting ONNX Runtime Web (${backend})…`);
-    const opts = { intraOpThreads: ort.env.wasm.numThreads, interOpThreads: 1, graphOptimization: 'all', executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'] } as const;
+    const opts = { intraOpThreads: ort.env.wasm.numThreads, interOpThreads: 1, graphOptimization: 'all', executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], spinWait: true } as const;
     const [d, l, c] = await Promise.all([det.model, lm!, cls!].map((m) => InferSession.open(ort, m, opts)));
     const nets: PipelineNets = {
       detector: d!, detectorSize: size, anchors: det.anchors, landmarker: l!, classifier: c!,
