@@ -11,7 +11,8 @@
  *     bench/infer-latency.ts; and the k > 1 loop's wall ms per frame from (a) against the same face-api figure.
  * --rss: memory over a long clip instead: a `--minutes` (default 10) clip (the 10 s clip looped, stream copy),
  *     sampled at `--rss-fps` (default 2) frames/s; RSS and V8 heap at the first frame, the middle and the end.
- * Usage: node dist/bench/video-throughput.js [--threads 2] [--seconds 10] [--detect-every 1,5,10] [--rounds 2]
+ * --spin-wait: ONNX Runtime's worker threads spin between runs (its default; expnet's is off), for comparison.
+ * Usage: node dist/bench/video-throughput.js [--threads 2] [--spin-wait] [--seconds 10] [--detect-every 1,5,10] [--rounds 2]
  *        [--peer-frames 20] [--no-peer] | --rss [--minutes 10] [--rss-fps 2] [--detect-every 1]; [--out file.json]
  */
 import { spawnSync } from 'node:child_process';
@@ -226,10 +227,10 @@ async function rss(rec: Recognizer, dir: string): Promise<RssPoint[]> {
 async function main(): Promise<void> {
   const loadBefore = load();
   console.log(`# expnet video throughput (${new Date().toISOString()})`);
-  console.log(`node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}, face-api ${faceapi.version}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); load average before: ${loadBefore}`);
+  console.log(`ORT threads ${threads}, spin-wait ${has('--spin-wait') ? 'on' : 'off'}; node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}, face-api ${faceapi.version}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); load average before: ${loadBefore}`);
   const dir = mkdtempSync(join(tmpdir(), 'expnet-video-bench-'));
-  const rec = await createRecognizer({ session: { intraOpThreads: threads } });
-  const result: Record<string, unknown> = { date: new Date().toISOString(), threads, loadBefore };
+  const rec = await createRecognizer({ session: { intraOpThreads: threads, spinWait: has('--spin-wait') } });
+  const result: Record<string, unknown> = { date: new Date().toISOString(), threads, spinWait: has('--spin-wait'), loadBefore };
   try {
     if (has('--rss')) result['rss'] = await rss(rec, dir);
     else {
