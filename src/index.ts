@@ -14,6 +14,7 @@ export { bundledModelDir, DEFAULT_EXPRESSION_MODEL, loadBundle, MODEL_ROLES, res
 export { annotatePng, overlaySvg } from './infer/annotate.js';
 export { VideoRun, type VideoFrameResult, type VideoOptions } from './infer/videoRun.js';
 export { probeVideo, videoFrames, type VideoFrame, type VideoInfo, type VideoSourceOptions } from './infer/videoSource.js';
+export { KEYFRAME_DEFAULTS, KeyframeFaces, type FramePipeline, type KeyframeOptions } from './infer/keyframeFaces.js';
 export { FaceTracker, largestFace, TRACKER_DEFAULTS, type FaceTrackerOptions, type Smoothing, type TrackedFace, type TrackSummary } from './infer/faceTracker.js';
 export { EXPRESSION_LABELS, isExpressionLabel, type ExpressionLabel as Expression } from './data/labels.js';
 export { ExpnetError, type ExpnetErrorCode } from './errors.js';

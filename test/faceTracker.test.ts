@@ -37,10 +37,14 @@ describe('FaceTracker', () => {
     assert.deepEqual(ids(t.update([face(104, 100, 60)])), [2], 'five missed frames: a new track');
   });
 
-  test('the time limit ends tracks when frames carry times', () => {
+  test('the time limit ends tracks missed for longer, when frames carry times; consecutive frames far apart go on', () => {
     const t = new FaceTracker({ maxGapSeconds: 0.5 });
     t.update([face(100, 100, 60)], 0);
+    t.update([], 0.4);
     assert.deepEqual(ids(t.update([face(100, 100, 60)], 1.0)), [2]);
+    // frames 2 s apart (a clip sampled at 0.5 frames/s, a slow webcam): the face seen in the frame before continues
+    const slow = new FaceTracker();
+    for (let i = 0; i < 4; i++) assert.deepEqual(ids(slow.update([face(100 + 3 * i, 100, 60)], 2 * i)), [1], `frame ${i}`);
   });
 
   test('two faces side by side keep their ids whatever the order they come in', () => {

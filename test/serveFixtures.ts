@@ -12,6 +12,7 @@ import { packageRoot } from '../src/engine/native.js';
 import type { BundledCard } from '../src/infer/modelBundle.js';
 import type { ImageInput } from '../src/infer/readImage.js';
 import type { ImageResult } from '../src/infer/recognizer.js';
+import { VideoRun, type VideoOptions } from '../src/infer/videoRun.js';
 import { ExpNet, EXPNET_DEFAULTS } from '../src/nets/expNet.js';
 import { saveExpNetModel, type ModelCard } from '../src/nets/modelCard.js';
 import type { ServeRecognizer } from '../src/serve/context.js';
@@ -107,6 +108,12 @@ export class ScriptedRecognizer implements ServeRecognizer {
 
   classifyCrop(input: ImageInput): Promise<ImageResult> {
     return this.detect(input);
+  }
+
+  /** Frames decoded by ffmpeg, each with the one scripted face. */
+  video(file: string, options: VideoOptions = {}): VideoRun {
+    const faces = async (img: { data: Uint8Array; width: number; height: number }) => (await this.detect({ ...img, channels: 3 })).faces;
+    return new VideoRun(file, { detect: faces, facesAt: faces }, options);
   }
 
   async dispose(): Promise<void> {

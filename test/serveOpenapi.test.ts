@@ -36,7 +36,7 @@ describe('generated OpenAPI document, CORS and metrics libraries', () => {
     const doc = (await app.inject({ url: '/openapi.json' })).json<Doc>();
     assert.equal(doc.openapi, '3.1.0');
     assert.equal(doc.security, undefined, 'no keys: no global security');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/docs', '/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/detect', '/v1/detect/batch', '/v1/extra', '/v1/models']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/docs', '/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/detect', '/v1/detect/batch', '/v1/extra', '/v1/models', '/v1/video']);
     const detect = doc.paths['/v1/detect']?.['post'];
     assert.ok(detect);
     assert.equal(detect.operationId, 'detect');
@@ -54,6 +54,13 @@ describe('generated OpenAPI document, CORS and metrics libraries', () => {
     const batch = doc.paths['/v1/detect/batch']?.['post'];
     assert.deepEqual(Object.keys(batch?.requestBody?.content ?? {}), ['multipart/form-data']);
     assert.deepEqual(batch?.parameters?.map((p) => p.name), ['crop']);
+    const video = doc.paths['/v1/video']?.['post'];
+    assert.equal(video?.operationId, 'video');
+    assert.deepEqual(Object.keys(video?.requestBody?.content ?? {}).sort(), ['application/octet-stream', 'multipart/form-data', 'video/*']);
+    assert.deepEqual(video?.parameters?.map((p) => p.name), ['fps', 'start', 'end', 'smooth', 'faces', 'detectEvery', 'landmarks']);
+    assert.equal(video?.responses['200']?.content?.['application/json']?.schema?.$ref, '#/components/schemas/VideoResult');
+    for (const status of ['400', '413', '415', '422', '503']) assert.ok(video?.responses[status], `/v1/video documents ${status}`);
+    assert.match(JSON.stringify(video?.responses['422']), /TOO_LONG.*BAD_VIDEO/);
   });
 
   test('with keys: global security, 401 documented, the probes open; /docs lists the generated operations', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ExpnetError } from '../src/errors.js';
+import { iou } from '../src/infer/faceTracker.js';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import type { VideoFrameResult, VideoOptions } from '../src/infer/videoRun.js';
 import { probeVideo, videoFrames } from '../src/infer/videoSource.js';
@@ -92,6 +93,33 @@ describe('video (ffmpeg source → pipeline → tracks)', { skip }, () => {
     assert.ok(none >= 4, `unsmoothed switches: ${none}`);
     assert.ok(ema < none, `ema ${ema} vs none ${none}`);
     assert.ok(win < none, `window ${win} vs none ${none}`);
+  });
+
+  test('detectEvery: 5 runs the detector on fewer frames; faces followed in between keep their track and box', async () => {
+    const every = await frames(clips.moving);
+    const run = rec.video(clips.moving, { detectEvery: 5 });
+    const fs: VideoFrameResult[] = [];
+    for await (const f of run) fs.push(f);
+    assert.equal(fs.length, 30);
+    assert.deepEqual([run.keyframes.frames, run.keyframes.detections], [30, 6]);
+    fs.forEach((f, i) => {
+      assert.deepEqual(f.faces.map((x) => x.track), [1], `frame ${i}`);
+      const [a, b] = [f.faces[0], every[i]?.faces[0]];
+      assert.ok(a && b && iou(a.box, b.box) > 0.7, `frame ${i}: followed box ${JSON.stringify(a?.box)} vs detected ${JSON.stringify(b?.box)}`);
+      assert.equal(a?.label, b?.label, `frame ${i}`);
+    });
+    // a face that leaves is lost at once (its landmarks lose their shape); new faces come at the next detection
+    const app = rec.video(clips.appearing, { detectEvery: 5, faces: 'all' });
+    const ids: string[] = [];
+    for await (const f of app) ids.push(f.faces.map((x) => x.track).sort((a, b) => a - b).join(','));
+    assert.deepEqual(ids.slice(4, 8), ['1', '', '', '1']);
+    assert.ok(app.keyframes.detections < 15, `${app.keyframes.detections} detections`);
+    const firstB = ids.indexOf('1,2');
+    assert.ok(firstB >= 10 && firstB <= 14, `B found at frame ${firstB}: ${ids.join(' ')}`);
+    assert.equal(ids[21], '1');
+    assert.deepEqual(ids.slice(28), ['1,3', '1,3']);
+    assert.deepEqual(app.summary().map((s) => s.track), [1, 2, 3]);
+    assert.throws(() => rec.video(clips.moving, { detectEvery: 0 }), /detectEvery must be an integer ≥ 1/);
   });
 
   test('breaking out of the loop stops ffmpeg', async () => {

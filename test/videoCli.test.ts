@@ -35,6 +35,15 @@ describe('expnet predict on videos', { skip: hasFfmpeg() ? false : 'ffmpeg is no
     assert.match(r.stderr, /track\s+1\s+0\.00–2\.80 s\s+3\.00 s\s+15 frames\s+happy/);
   });
 
+  test('--detect-every 5: the same rows, one track; a bad value is a usage error', () => {
+    const r = cli([clips.moving, '--csv', '--detect-every', '5']);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    assert.equal(rows.length, 30);
+    assert.ok(rows.every((l) => l.split(',')[3] === '1'), 'track 1 throughout');
+    assert.equal(cli([clips.moving, '--detect-every', '0']).status, 2);
+  });
+
   test('JSON Lines with --every-face: 44 face rows and 3 track lines; the largest face only by default', () => {
     const r = cli([clips.appearing, '--json', '--every-face']);
     assert.equal(r.status, 0, r.stderr);

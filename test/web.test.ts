@@ -40,6 +40,7 @@ interface PageState {
   faces: { label: string; confidence: number; box: { width: number } }[];
   fps: number;
   frames: number;
+  tracks: number[];
   error: string | null;
   source: string;
   placement: string;
@@ -213,6 +214,8 @@ test('browser app: photo and webcam in headless Chromium', { skip, timeout: 300_
     const fps = ((f1.frames - f0.frames) * 1000) / (Date.now() - t0);
     assert.ok(fps > 0, 'the webcam loop made no progress');
     assert.equal(f1.faces.length, 1, `webcam faces: ${JSON.stringify(f1.faces)}`);
+    assert.deepEqual(f1.tracks, [1], 'the webcam face keeps track 1 (the shared FaceTracker)');
+    assert.match((await page.textContent('#fps')) ?? '', /^\d+\.\d FPS · tracks #1$/);
     t.diagnostic(`webcam: ${fps.toFixed(2)} FPS measured (page says ${await page.textContent('#fps')}), label ${f1.faces[0]?.label}`);
     const shot = join(work, 'web-webcam.png');
     await page.screenshot({ path: shot });

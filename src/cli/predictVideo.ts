@@ -27,6 +27,7 @@ export const VIDEO_OPTIONS = {
   end: { kind: 'number', min: 0 },
   'every-face': { kind: 'flag' },
   smooth: { kind: 'choice', choices: ['ema', 'window', 'none'] },
+  'detect-every': { kind: 'number', integer: true, min: 1, max: 100 },
 } as const;
 
 export const VIDEO_HELP = `  videos (.mp4 .mov .mkv .webm .avi …, decoded by Debian's ffmpeg): a row per face per sampled frame with its
@@ -35,6 +36,8 @@ export const VIDEO_HELP = `  videos (.mp4 .mov .mkv .webm .avi …, decoded by D
   --start S --end S  seconds of the clip to read (default: all of it)
   --every-face       every face of each frame (default: the largest face only)
   --smooth ema|window|none  smoothing of each track's probabilities (default ema for videos; photos: none)
+  --detect-every K   the face detector on every K-th frame only, faces followed by their landmarks in between
+                     (default 1: every frame; 5 is ~2× faster, new faces found up to K−1 frames late)
   --json | --jsonl   JSON Lines for videos: {"type":"face",…} per row as it goes, {"type":"track",…} per track
   --annotate OUT     one video input: OUT.mp4 (or .mkv/.webm) is the annotated video; otherwise a folder
                      (a/x.mp4 → OUT/a/x.annotated.mp4)
@@ -133,6 +136,7 @@ async function oneVideo(rec: Recognizer, file: string, values: Values, o: Sink &
     ...(values.start !== undefined ? { start: values.start } : {}),
     ...(values.end !== undefined ? { end: values.end } : {}),
     smoothing: values.smooth ?? 'ema',
+    ...(values['detect-every'] !== undefined ? { detectEvery: values['detect-every'] } : {}),
     faces: values['every-face'] === true ? 'all' : 'largest',
     keepImages: o.target !== undefined,
   });

@@ -10,7 +10,8 @@ import { DETECTOR_OPTIONS, parseOptions, recognizerOptions } from './options.js'
 
 export const SERVE_HELP = `expnet serve [options]
   Serves the HTTP API: POST /v1/detect (image body, multipart or JSON {"image": base64}; ?annotate=1 → PNG),
-  POST /v1/detect/batch, GET /v1/models, /healthz, /readyz, /metrics (Prometheus), /openapi.json, /docs.
+  POST /v1/detect/batch, POST /v1/video (one clip → per-frame faces with tracks), GET /v1/models, /healthz,
+  /readyz, /metrics (Prometheus), /openapi.json, /docs.
   Error codes, limits and auth: docs/API.md. Flags override the environment.
   --host H            listen address (EXPNET_HOST; default 127.0.0.1; 0.0.0.0 to serve other machines)
   --port N            (EXPNET_PORT or PORT; default 8080; 0 picks a free port)
@@ -19,7 +20,9 @@ export const SERVE_HELP = `expnet serve [options]
   --queue N           requests waiting beyond those (EXPNET_QUEUE; default ${SERVE_DEFAULTS.maxQueue}); more get 503 + Retry-After
   --timeout-ms N      queue wait + processing per request (EXPNET_TIMEOUT_MS; default ${SERVE_DEFAULTS.timeoutMs})
   --body-limit-mb N   bytes per image, in MiB (EXPNET_BODY_LIMIT_MB; default ${SERVE_DEFAULTS.bodyLimit / 2 ** 20})
-  --max-pixels N      pixels per image (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
+  --max-pixels N      pixels per image or video frame (EXPNET_MAX_PIXELS; default ${SERVE_DEFAULTS.maxPixels})
+  --video-limit-mb N  bytes per video, in MiB (EXPNET_VIDEO_LIMIT_MB; default ${SERVE_DEFAULTS.videoLimit / 2 ** 20})
+  --max-video-seconds N  seconds of one video read (EXPNET_MAX_VIDEO_SECONDS; default ${SERVE_DEFAULTS.maxVideoSeconds})
   --body-timeout-ms N receiving one request, body included (EXPNET_BODY_TIMEOUT_MS; default ${SERVE_DEFAULTS.bodyTimeoutMs})
   --uploads N         requests receiving their body at once, N per client with --uploads-per-client
                       (EXPNET_UPLOADS, EXPNET_UPLOADS_PER_CLIENT; default ${SERVE_DEFAULTS.maxUploads}, ${SERVE_DEFAULTS.maxUploadsPerClient})
@@ -45,6 +48,8 @@ export const SERVE_OPTIONS = {
   'timeout-ms': { kind: 'number', integer: true, min: 1, env: ['EXPNET_TIMEOUT_MS'] },
   'body-limit-mb': { kind: 'number', integer: true, min: 1, env: ['EXPNET_BODY_LIMIT_MB'] },
   'max-pixels': { kind: 'number', integer: true, min: 1, env: ['EXPNET_MAX_PIXELS'] },
+  'video-limit-mb': { kind: 'number', integer: true, min: 1, env: ['EXPNET_VIDEO_LIMIT_MB'] },
+  'max-video-seconds': { kind: 'number', integer: true, min: 1, env: ['EXPNET_MAX_VIDEO_SECONDS'] },
   cors: { kind: 'string', env: ['EXPNET_CORS_ORIGINS'] },
   log: { kind: 'flag', env: ['EXPNET_LOG'] },
   'body-timeout-ms': { kind: 'number', integer: true, min: 1, env: ['EXPNET_BODY_TIMEOUT_MS'] },
@@ -64,6 +69,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ['maxQueue', values.queue],
     ['timeoutMs', values['timeout-ms']],
     ['maxPixels', values['max-pixels']],
+    ['videoLimit', values['video-limit-mb'] === undefined ? undefined : values['video-limit-mb'] * 2 ** 20],
+    ['maxVideoSeconds', values['max-video-seconds']],
     ['bodyTimeoutMs', values['body-timeout-ms']],
     ['maxUploads', values.uploads],
     ['maxUploadsPerClient', values['uploads-per-client']],

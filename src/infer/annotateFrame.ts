@@ -3,18 +3,14 @@
  * face's track id in its box; the frame keeps its size (a layout that needs a side strip is scaled to fit).
  */
 import sharp from 'sharp';
-import { layoutAnnotations } from './annotationLayout.js';
+import { layoutAnnotations, tagTracks } from './annotationLayout.js';
 import { overlaySvg } from './annotate.js';
 import type { TrackedFace } from './faceTracker.js';
 import type { RgbPixels } from './readImage.js';
 
 export async function annotateFrame(img: RgbPixels, faces: readonly TrackedFace[], labels: readonly string[]): Promise<RgbPixels> {
   if (faces.length === 0) return img;
-  const l = layoutAnnotations(img, faces, labels);
-  l.faces.forEach((f, i) => {
-    const id = `#${faces[i]?.track ?? i + 1}`;
-    f.tag = { text: f.tag ? `${f.tag.text} ${id}` : id, x: f.box.x + l.lineWidth * 2, y: f.box.y + l.lineWidth * 2 };
-  });
+  const l = tagTracks(layoutAnnotations(img, faces, labels), faces);
   let s = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } });
   if (l.width > img.width || l.height > img.height) {
     const wide = await s

@@ -173,3 +173,12 @@ export function layoutBoxes(l: AnnotationLayout): { panel: Rect; parts: Rect[] }
   const text = (t: LayoutText): Rect => ({ x: t.x, y: t.y, width: textWidth(t.text, l.font), height: l.font });
   return l.faces.map((f) => ({ panel: f.panel, parts: [text(f.header), ...f.rows.flatMap((r) => [text(r.text), r.track])] }));
 }
+
+/** Each face's track id (`#3`) in its box, after its side-strip number if it has one (video frames, the webcam). */
+export function tagTracks(l: AnnotationLayout, faces: readonly { track: number }[]): AnnotationLayout {
+  l.faces.forEach((f, i) => {
+    const id = `#${faces[i]?.track ?? i + 1}`;
+    f.tag = { text: f.tag ? `${f.tag.text} ${id}` : id, x: f.box.x + l.lineWidth * 2, y: f.box.y + l.lineWidth * 2 };
+  });
+  return l;
+}

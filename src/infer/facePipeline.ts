@@ -185,6 +185,15 @@ export async function detectFaces(nets: PipelineNets, img: RgbPixels, options: D
       .map((f) => ({ box: unpadBox(p, f.box, img.width, img.height), marks: f.marks.map((q) => unpadPoint(p, q)) }))
       .filter((f) => f.box.width >= 2 && f.box.height >= 2);
   }
+  return classified(nets, img, found);
+}
+
+/** Landmarks, alignment and expressions of the faces at `boxes` (no detector run: boxes tracked from an earlier frame). */
+export async function facesAtBoxes(nets: PipelineNets, img: RgbPixels, boxes: readonly FaceDetection[]): Promise<Face[]> {
+  return classified(nets, img, await landmarks(nets, img, boxes));
+}
+
+async function classified(nets: PipelineNets, img: RgbPixels, found: readonly { box: FaceDetection; marks: Point[] }[]): Promise<Face[]> {
   const probs = await classifyCrops(nets, found.map((f) => alignedGrayCrop(img, f.marks, nets.inputSize, nets.template)));
   return found.map((f, i) => toFace(nets.labels, f.box, f.marks, probs[i] ?? new Float32Array()));
 }

@@ -27,7 +27,7 @@ export interface FaceTrackerOptions {
   minMatch?: number;
   /** A track is ended after this many frames without its face (default 10). */
   maxMissedFrames?: number;
-  /** … or after this many seconds without it, when frames carry times (default 1). */
+  /** … or after this many seconds without it, when frames carry times (default 1; a face in the frame before always continues). */
   maxGapSeconds?: number;
 }
 
@@ -125,7 +125,9 @@ export class FaceTracker {
     this.frameNo++;
     const t = time ?? this.frameNo;
     const frame = this.frameNo;
-    this.tracks = this.tracks.filter((tr) => frame - tr.lastFrame <= this.o.maxMissedFrames + 1 && (time === undefined || t - tr.lastTime <= this.o.maxGapSeconds));
+    // the time limit is on misses: a track seen in the frame before goes on however far apart frames are (a
+    // clip sampled at 0.5 frames/s, a webcam on a slow machine)
+    this.tracks = this.tracks.filter((tr) => frame - tr.lastFrame <= this.o.maxMissedFrames + 1 && (time === undefined || frame - tr.lastFrame <= 1 || t - tr.lastTime <= this.o.maxGapSeconds));
     const pairs: { s: number; f: number; k: number }[] = [];
     faces.forEach((face, f) => {
       this.tracks.forEach((tr, k) => {

@@ -30,6 +30,12 @@ export interface SessionOptions {
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** In order of preference, e.g. ['cpu'] (node), ['wasm'] (web). */
   readonly executionProviders?: readonly string[];
+  /**
+   * Whether ONNX Runtime's worker threads spin-wait for work between runs (its `allow_spinning`). Only matters
+   * with more than one thread; spinning workers take the cores from the JS thread and ffmpeg between the many
+   * small runs of a video (3.5× slower at 2 threads on the 2-core dev machine: docs/PERFORMANCE.md#video).
+   */
+  readonly spinWait?: boolean;
 }
 
 // ---- the slice of the onnxruntime-common API this wrapper uses (both runtime packages satisfy it) ----
@@ -56,6 +62,8 @@ export interface OrtSessionCreateOptions {
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   executionProviders?: string[];
+  /** Session config entries (onnxruntime-common's `extra`, flattened with dots). */
+  extra?: Record<string, unknown>;
 }
 export interface OrtRuntime {
   readonly InferenceSession: {
@@ -99,6 +107,7 @@ export class InferSession {
       interOpNumThreads: options.interOpThreads,
       graphOptimizationLevel: options.graphOptimization,
       executionProviders: [...options.executionProviders],
+      ...(options.spinWait ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     };
     const what = typeof model === 'string' ? model : `${model.byteLength} bytes of ONNX`;
     try {

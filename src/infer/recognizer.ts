@@ -8,7 +8,7 @@ import type { ExpressionLabel } from '../data/labels.js';
 import { ExpnetError } from '../errors.js';
 import { uniformPriorWeights } from './classPrior.js';
 import { BUNDLED_EXPRESSION_MODELS, BUNDLED_EXPRESSIONS, type BundledExpression, type BundledExpressionModel } from './bundleFiles.js';
-import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, toFace, type DetectOptions, type DetectorPrecision, type Face, type FaceLabel, type PipelineNets } from './facePipeline.js';
+import { classifyCrops, DEFAULT_DETECTOR_PRECISION, DEFAULT_DETECTOR_SIZE, detectFaces, detectorModel, facesAtBoxes, toFace, type DetectOptions, type DetectorPrecision, type Face, type FaceLabel, type PipelineNets } from './facePipeline.js';
 import { DEFAULT_EXPRESSION_MODEL, loadBundle, type ModelBundle } from './modelBundle.js';
 import { DEFAULT_MAX_PIXELS, describeInput, readRgb, type ImageInput, type RgbPixels } from './readImage.js';
 import { createSession, type SessionOptions } from './session.js';
@@ -148,9 +148,10 @@ export class Recognizer<L extends string = string> {
   /**
    * A video file or stream (anything Debian's ffmpeg reads): `for await (const frame of rec.video(path))` gives
    * every sampled frame's faces with track ids and smoothed probabilities; `.summary()` the per-track totals.
+   * `detectEvery: k` runs the detector on every k-th frame only and follows the faces in between (default 1).
    */
   video(file: string, options: VideoOptions = {}): VideoRun {
-    return new VideoRun(file, (img) => detectFaces(this.nets, img, this.options.detector ?? {}), options);
+    return new VideoRun(file, { detect: (img) => this.detectPixels(img), facesAt: (img, boxes) => facesAtBoxes(this.nets, img, boxes) }, options);
   }
 
   /** The whole image is one face crop (FER2013 / CK+ style): no detection, no alignment. */

@@ -3,12 +3,12 @@
  * as photos → face tracks and smoothed probabilities (faceTracker.ts). `for await (const frame of run)` yields a
  * result per sampled frame; `run.summary()` gives the per-track totals so far (complete after the loop).
  */
-import type { Face } from './facePipeline.js';
 import { FaceTracker, largestFace, type FaceTrackerOptions, type TrackedFace, type TrackSummary } from './faceTracker.js';
+import { KeyframeFaces, type FramePipeline, type KeyframeOptions } from './keyframeFaces.js';
 import type { RgbPixels } from './readImage.js';
 import { expectedFrames, probeVideo, sampling, videoFrames, type VideoInfo, type VideoSourceOptions } from './videoSource.js';
 
-export interface VideoOptions extends VideoSourceOptions, FaceTrackerOptions {
+export interface VideoOptions extends VideoSourceOptions, FaceTrackerOptions, KeyframeOptions {
   /** 'all' (default): every face of every frame; 'largest': only the largest face of each frame. */
   faces?: 'all' | 'largest';
   /** Keep each frame's pixels in its result (`image`; for annotating). Default false. */
@@ -29,19 +29,20 @@ export interface VideoFrameResult {
   image?: RgbPixels;
 }
 
-export type DetectPixels = (img: RgbPixels) => Promise<Face[]>;
-
 export class VideoRun implements AsyncIterable<VideoFrameResult> {
   readonly tracker: FaceTracker;
+  /** Frames seen and frames the detector ran on (`detectEvery`). */
+  readonly keyframes: KeyframeFaces;
   private probed: VideoInfo | null = null;
   private rate = 0;
 
   constructor(
     readonly file: string,
-    private readonly detect: DetectPixels,
+    pipeline: FramePipeline,
     private readonly options: VideoOptions = {},
   ) {
     this.tracker = new FaceTracker({ smoothing: 'ema', ...options });
+    this.keyframes = new KeyframeFaces(pipeline, options);
   }
 
   /** ffprobe's facts about the clip (also done by the loop; call it first for sizes and frame counts). */
@@ -77,7 +78,7 @@ export class VideoRun implements AsyncIterable<VideoFrameResult> {
         // a decoding error of the look-ahead is thrown when it is awaited, not while this frame is processed
         next.catch(() => undefined);
         const f = r.value;
-        const found = await this.detect(f.image);
+        const found = await this.keyframes.next(f.image);
         const faces = this.tracker.update(this.options.faces === 'largest' ? largestFace(found) : found, f.time);
         yield { index: f.index, time: f.time, frame: f.frame, width: f.image.width, height: f.image.height, faces, ...(this.options.keepImages === true ? { image: f.image } : {}) };
       }
@@ -91,3 +92,4 @@ export class VideoRun implements AsyncIterable<VideoFrameResult> {
     return this.tracker.summary(this.rate > 0 ? 1 / this.rate : 0);
   }
 }
+

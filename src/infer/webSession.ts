@@ -16,6 +16,7 @@ export const WEB_SESSION_DEFAULTS: Readonly<Required<SessionOptions>> = Object.f
   interOpThreads: 1,
   graphOptimization: 'all',
   executionProviders: Object.freeze(['wasm']),
+  spinWait: true,
 });
 
 interface WebRuntime {

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { BundledCard } from '../infer/modelBundle.js';
 import type { ImageInput } from '../infer/readImage.js';
 import type { ImageResult } from '../infer/recognizer.js';
+import type { VideoOptions, VideoRun } from '../infer/videoRun.js';
 import { HttpError } from './httpError.js';
 import type { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
@@ -15,6 +16,7 @@ export interface ServeRecognizer {
   readonly bundle: { readonly card: BundledCard };
   detect(input: ImageInput): Promise<ImageResult>;
   classifyCrop(input: ImageInput): Promise<ImageResult>;
+  video(file: string, options?: VideoOptions): VideoRun;
   dispose(): Promise<void>;
 }
 
@@ -40,28 +42,29 @@ export function overloaded(ctx: ServeContext, what: string, close = false): Http
  * Admits the request (its body is read by now: 503/429 OVERLOADED when the queue is full), then runs fn in a
  * recognizer slot with the per-request deadline. Past the deadline (or when the client goes away) a waiting
  * job leaves the queue unrun and the request fails with 503 TIMEOUT; a running job keeps its slot until it
- * ends, and its result is dropped.
+ * ends, and its result is dropped (fn gets the signal: a job of many steps, a video, stops between them).
+ * `timeoutMs` defaults to the server's timeoutMs.
  */
-export async function runJob<T>(ctx: ServeContext, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+export async function runJob<T>(ctx: ServeContext, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>, timeoutMs = ctx.opts.timeoutMs): Promise<T> {
   if (!ctx.limiter.tryAdmit()) throw overloaded(ctx, `${ctx.limiter.capacity} requests admitted`);
   try {
-    return await runAdmitted(ctx, reply, fn);
+    return await runAdmitted(ctx, reply, fn, timeoutMs);
   } finally {
     ctx.limiter.leave();
   }
 }
 
-async function runAdmitted<T>(ctx: ServeContext, reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+async function runAdmitted<T>(ctx: ServeContext, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => {
-    ac.abort(new HttpError(503, 'TIMEOUT', `no answer within ${ctx.opts.timeoutMs} ms (the server is busy; retry later)`, retryAfter(ctx)));
-  }, ctx.opts.timeoutMs);
+    ac.abort(new HttpError(503, 'TIMEOUT', `no answer within ${timeoutMs} ms (the server is busy; retry later)`, retryAfter(ctx)));
+  }, timeoutMs);
   const onClose = (): void => {
     if (!reply.raw.writableFinished) ac.abort(new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection'));
   };
   reply.raw.once('close', onClose);
   const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }));
-  const job = ctx.limiter.run(fn, ac.signal);
+  const job = ctx.limiter.run(() => fn(ac.signal), ac.signal);
   aborted.catch(() => undefined);
   job.catch(() => undefined);
   try {

@@ -2,7 +2,7 @@
  * The /v1 API: POST /v1/detect (one image: raw body, one multipart file, or JSON `{ "image": "<base64>" }`;
  * ?annotate=1 → PNG, ?crop=1 → the image is one face crop),
  * POST /v1/detect/batch (multipart, several images, a result or an error entry for every file part) and
- * GET /v1/models. A POST first takes an upload place (uploads.ts: 429 TOO_MANY_UPLOADS per client, 503/429
+ * GET /v1/models, and POST /v1/video (videoRoutes.ts, its own plugin with the same hooks). A POST first takes an upload place (uploads.ts: 429 TOO_MANY_UPLOADS per client, 503/429
  * OVERLOADED when all are taken, or when the queue is full already), and a queue place once its body is read.
  */
 import { basename } from 'node:path';
@@ -18,6 +18,7 @@ import { readJsonImage } from './jsonImage.js';
 import { checkImage, readUploads, type Upload } from './readUploads.js';
 import { BODY_BATCH, BODY_IMAGE, binary, QUERY_BATCH, QUERY_DETECT, ref, unauthorized, uploadErrors } from './routeSchemas.js';
 import { Uploads } from './uploads.js';
+import { videoRoutes } from './videoRoutes.js';
 
 const IMAGE_TYPES = /^image\/[a-z0-9.+-]+$/i;
 /** Largest refused body still read (keeping the connection alive) when answering 503/429. */
@@ -163,5 +164,7 @@ export function detectRoutes(ctx: ServeContext) {
       });
       return { model, labels: ctx.rec.labels, results };
     });
+
+    await app.register(videoRoutes(ctx, model, IMAGE_TYPES));
   };
 }

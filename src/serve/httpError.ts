@@ -28,6 +28,7 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNSUPPORTED_FORMAT'
   | 'BAD_IMAGE'
+  | 'NO_VIDEO'
   | 'BAD_VIDEO'
   | 'TOO_LONG'
   | 'OVERLOADED'

@@ -26,7 +26,7 @@ export function registerOpenApi(app: FastifyInstance, opts: ResolvedServeOptions
       info: { title: 'expnet', version, description: 'Facial-expression recognition (FaceNet2ExpNet) on ONNX Runtime: faces, 68 landmarks and expression probabilities.' },
       ...(keyed ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
       tags: [
-        { name: 'detect', description: 'Faces, landmarks and expressions of images' },
+        { name: 'detect', description: 'Faces, landmarks and expressions of images and videos' },
         { name: 'models', description: 'The models this server runs' },
         { name: 'operations', description: 'Probes, metrics and this document' },
       ],

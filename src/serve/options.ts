@@ -38,6 +38,12 @@ export interface ServeOptions {
   bodyLimit?: number;
   /** Bytes of all files of one batch request: 413 beyond (default 32 MiB). */
   batchLimit?: number;
+  /** Bytes of one video (POST /v1/video, raw body or multipart file, streamed to a temp file): 413 beyond (default 32 MiB). */
+  videoLimit?: number;
+  /** Seconds of one video read (its duration, or end − start): 422 TOO_LONG beyond (default 30). */
+  maxVideoSeconds?: number;
+  /** Queue wait + decoding and processing of one video; past it: 503 TIMEOUT (default 120 s). */
+  videoTimeoutMs?: number;
   /** Images in one batch request: 413 beyond (default 16). */
   maxBatch?: number;
   /** Pixels of one image (width × height, checked from the header before decoding): 413 beyond (default 4096²). */
@@ -73,6 +79,9 @@ export const SERVE_DEFAULTS: Readonly<ResolvedServeOptions> = Object.freeze({
   bodyLimit: 8 * 2 ** 20,
   batchLimit: 32 * 2 ** 20,
   maxBatch: 16,
+  videoLimit: 32 * 2 ** 20,
+  maxVideoSeconds: 30,
+  videoTimeoutMs: 120_000,
   maxPixels: 4096 * 4096,
   maxHeaderBytes: 16 * 1024,
   apiKeys: Object.freeze([]) as readonly string[],
@@ -84,7 +93,7 @@ export const SERVE_DEFAULTS: Readonly<ResolvedServeOptions> = Object.freeze({
 });
 
 const KNOWN = new Set(Object.keys(SERVE_DEFAULTS));
-const POSITIVE = ['concurrency', 'timeoutMs', 'bodyTimeoutMs', 'headersTimeoutMs', 'timeoutCheckMs', 'maxUploads', 'maxUploadsPerClient', 'bodyLimit', 'batchLimit', 'maxBatch', 'maxPixels', 'maxHeaderBytes'] as const;
+const POSITIVE = ['concurrency', 'timeoutMs', 'bodyTimeoutMs', 'headersTimeoutMs', 'timeoutCheckMs', 'maxUploads', 'maxUploadsPerClient', 'bodyLimit', 'batchLimit', 'maxBatch', 'maxPixels', 'maxHeaderBytes', 'videoLimit', 'maxVideoSeconds', 'videoTimeoutMs'] as const;
 export const MIN_API_KEY_LENGTH = 16;
 
 function bad(message: string): never {

@@ -57,6 +57,41 @@ export function addSharedSchemas(app: FastifyInstance, labels: readonly string[]
         results: { type: 'array', items: { oneOf: [ref('ImageResult'), { type: 'object', properties: { input: { type: 'string' }, error: { type: 'object' } } }] } },
       },
     },
+    {
+      $id: 'VideoResult',
+      type: 'object',
+      properties: {
+        model: { type: 'string' },
+        labels: { type: 'array', items: { type: 'string' } },
+        input: { type: 'string' },
+        width: { type: 'integer' },
+        height: { type: 'integer' },
+        fps: { type: 'number', description: 'Frames sampled per second' },
+        duration: { type: ['number', 'null'], description: 'Seconds (null when the container does not say)' },
+        frames: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              index: { type: 'integer', description: '0, 1, 2 … over the sampled frames' },
+              time: { type: 'number', description: 'Seconds from the start of the clip' },
+              frame: { type: 'integer', description: 'The source frame at that time' },
+              faces: { type: 'array', items: { allOf: [ref('Face'), { type: 'object', properties: { track: { type: 'integer', description: 'Stable while the face is tracked' }, raw: { type: 'object', description: "The frame's own probabilities, before smoothing" } } }] } },
+            },
+          },
+        },
+        tracks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              track: { type: 'integer' }, start: { type: 'number' }, end: { type: 'number' }, duration: { type: 'number' }, frames: { type: 'integer' },
+              dominant: { type: 'string', enum: [...labels] }, share: { type: 'object', description: 'Fraction of its frames per expression' },
+            },
+          },
+        },
+      },
+    },
   ];
   for (const s of schemas) app.addSchema(s);
 }
@@ -79,6 +114,19 @@ export function schemaError(errors: FastifySchemaValidationError[], part: string
 const CROP = flagSchema('The image is one face crop (FER2013 style): no detection.');
 export const QUERY_DETECT = { type: 'object', properties: { annotate: flagSchema('Answer with the image as PNG, boxes, labels and probability bars drawn.'), crop: CROP } };
 export const QUERY_BATCH = { type: 'object', properties: { crop: CROP } };
+
+export const QUERY_VIDEO = {
+  type: 'object',
+  properties: {
+    fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, description: 'Frames sampled per second (default: every frame, at most 30/s)' },
+    start: { type: 'number', minimum: 0, description: 'Seconds into the clip to start at (default 0)' },
+    end: { type: 'number', exclusiveMinimum: 0, description: 'Seconds into the clip to stop at (default: its end)' },
+    smooth: { type: 'string', enum: ['ema', 'window', 'none'], description: "Smoothing of each track's probabilities (default ema)" },
+    faces: { type: 'string', enum: ['all', 'largest'], description: 'Every face of each frame (default) or the largest only' },
+    detectEvery: { type: 'integer', minimum: 1, maximum: 30, description: 'Run the detector on every k-th frame, follow the faces in between (default 1)' },
+    landmarks: flagSchema('Include the 68 landmarks of every face of every frame (default: left out).'),
+  },
+};
 
 export const BODY_IMAGE = {
   content: {
@@ -112,6 +160,19 @@ export function uploadErrors(opts: ResolvedServeOptions): Record<string, Json> {
     '422': error('The image cannot be decoded (BAD_IMAGE, naming the input)'),
     '429': error(`This client already has ${opts.maxUploadsPerClient} uploads in progress (TOO_MANY_UPLOADS)`),
     '503': { ...error(`Queue full (${opts.overloadStatus}) or no answer within ${opts.timeoutMs} ms (503); see Retry-After`), headers: { 'Retry-After': { type: 'integer' } } },
+  };
+}
+
+/** The error answers of POST /v1/video. */
+export function videoErrors(opts: ResolvedServeOptions): Record<string, Json> {
+  return {
+    '400': error('Malformed request (NO_VIDEO, BAD_MULTIPART, BAD_REQUEST)'),
+    ...unauthorized(opts),
+    '413': error(`Over the limit of ${opts.videoLimit} bytes per video (TOO_LARGE)`),
+    '415': error('Neither video/*, application/octet-stream nor multipart/form-data (UNSUPPORTED_MEDIA_TYPE)'),
+    '422': error(`Longer than ${opts.maxVideoSeconds} s (TOO_LONG), or not a decodable video: audio only, empty, truncated, corrupt, frames over ${opts.maxPixels} pixels (BAD_VIDEO, naming the input)`),
+    '429': error(`This client already has ${opts.maxUploadsPerClient} uploads in progress (TOO_MANY_UPLOADS)`),
+    '503': { ...error(`Queue full (${opts.overloadStatus}) or no answer within ${opts.videoTimeoutMs} ms (503); see Retry-After`), headers: { 'Retry-After': { type: 'integer' } } },
   };
 }
 

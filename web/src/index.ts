@@ -4,6 +4,8 @@
  */
 export { WebRecognizer, type WebFace, type WebImageResult, type WebRecognizerOptions } from './webRecognizer.js';
 export type { Source } from './pixels.js';
+export { trackedLayout, WebcamTracks, type TrackedFrame } from './webcamTracks.js';
+export { FaceTracker, type FaceTrackerOptions, type TrackedFace, type TrackSummary } from '../../src/infer/faceTracker.js';
 export type { Box, Point } from '../../src/faces/box.js';
 export type { ModelIndex } from '../../src/infer/bundleFiles.js';
 export { EXPRESSION_LABELS, type ExpressionLabel as Expression } from '../../src/data/labels.js';

@@ -2,12 +2,14 @@
  * The page: opens on the bundled sample photo; a photo (picker, drag-and-drop onto the page, or paste) or the
  * webcam → WebRecognizer → boxes, labels and probability panels (the CLI's layout) and FPS on a canvas. The model
  * is chosen from the served models' index; the footer describes the loaded model from its card; the result
- * downloads as JSON and as the annotated PNG.
+ * downloads as JSON and as the annotated PNG. The webcam's faces go through the shared FaceTracker
+ * (webcamTracks.ts): track ids in their boxes, smoothed probabilities, FPS.
  */
 import { layoutAnnotations } from '../../src/infer/annotationLayout.js';
 import { canvasPng, resultJson, resultName, saveBlob } from './download.js';
 import { drawLayout } from './drawLayout.js';
 import type { ModelIndex } from '../../src/infer/bundleFiles.js';
+import { trackedLayout, WebcamTracks } from './webcamTracks.js';
 import { WebRecognizer, type WebFace, type WebImageResult } from './webRecognizer.js';
 
 /** What the page exposes for tests and curious users (window.expnet). */
@@ -17,6 +19,8 @@ export interface PageState {
   faces: WebFace[];
   fps: number;
   frames: number;
+  /** Track ids of the faces shown (webcam: stable across frames; a photo: none). */
+  tracks: number[];
   error: string | null;
   /** What the canvas shows: 'sample', 'file', 'drop', 'paste' or 'webcam'. */
   source: string;
@@ -27,7 +31,7 @@ export interface PageState {
   models: string[];
 }
 
-const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, error: null, source: '', placement: '', model: '', models: [] };
+const state: PageState = { ready: false, backend: '', faces: [], fps: 0, frames: 0, tracks: [], error: null, source: '', placement: '', model: '', models: [] };
 (globalThis as { expnet?: PageState }).expnet = state;
 
 function el<T extends HTMLElement>(id: string): T {
@@ -56,6 +60,8 @@ let stream: MediaStream | null = null;
 let last: { result: WebImageResult; name: string } | null = null;
 /** The last photo shown, to run again when another model is chosen. */
 let lastPhoto: { file: Blob; source: string; name: string } | null = null;
+/** The webcam's tracks and FPS meter (reset for each new stream). */
+const webcam = new WebcamTracks();
 
 function say(text: string): void {
   status.textContent = text;
@@ -66,14 +72,22 @@ function fail(err: unknown): void {
   say(`error: ${state.error}`);
 }
 
-async function show(src: CanvasImageSource, width: number, height: number, name: string): Promise<WebFace[]> {
+/** One photo or webcam frame, annotated; `tracks` (the webcam): faces tracked across frames, ids drawn, FPS measured. */
+async function show(src: CanvasImageSource, width: number, height: number, name: string, tracks?: WebcamTracks): Promise<WebFace[]> {
   if (!rec) throw new Error('the models are not loaded yet');
   const result = await rec.detect(src as CanvasImageSource & { width: number; height: number }, width, height);
-  const { faces } = result;
   last = { result: { ...result, input: name }, name };
   saveJson.disabled = false;
   savePng.disabled = false;
-  const layout = layoutAnnotations({ width, height }, faces, rec.labels);
+  const found = result.faces;
+  const tracked = tracks?.frame(found, performance.now());
+  const faces = tracked?.faces ?? found;
+  const layout = tracked ? trackedLayout({ width, height }, tracked.faces, rec.labels) : layoutAnnotations({ width, height }, faces, rec.labels);
+  state.tracks = tracked?.faces.map((f) => f.track) ?? [];
+  if (tracked) {
+    state.fps = tracked.fps;
+    fpsText.textContent = `${tracked.fps.toFixed(1)} FPS · tracks ${tracked.faces.map((f) => `#${f.track}`).join(' ') || 'none'}`;
+  }
   if (canvas.width !== layout.width || canvas.height !== layout.height) {
     canvas.width = layout.width;
     canvas.height = layout.height;
@@ -113,20 +127,11 @@ function stopWebcam(): void {
 }
 
 async function webcamLoop(): Promise<void> {
-  let last = performance.now();
-  let n = 0;
+  webcam.reset();
   while (stream) {
     if (video.readyState >= 2 && video.videoWidth > 0) {
-      await show(video, video.videoWidth, video.videoHeight, 'webcam');
+      await show(video, video.videoWidth, video.videoHeight, 'webcam', webcam);
       state.frames++;
-      n++;
-      const now = performance.now();
-      if (now - last >= 1000) {
-        state.fps = (1000 * n) / (now - last);
-        fpsText.textContent = `${state.fps.toFixed(1)} FPS`;
-        last = now;
-        n = 0;
-      }
     }
     await new Promise((r) => requestAnimationFrame(r));
   }

@@ -114,7 +114,7 @@ export class WebRecognizer {
     const [cardBytes, det, lm, cls] = await Promise.all([fetchBytes(cardUrl), loadDetector(base, size, precision), fetchBytes(base + LANDMARKS_FILE), fetchBytes(`${base}${name}.onnx`)]);
     const card = JSON.parse(new TextDecoder().decode(cardBytes)) as BundledCard;
     say(`starting ONNX Runtime Web (${backend})…`);
-    const opts = { intraOpThreads: ort.env.wasm.numThreads, interOpThreads: 1, graphOptimization: 'all', executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'] } as const;
+    const opts = { intraOpThreads: ort.env.wasm.numThreads, interOpThreads: 1, graphOptimization: 'all', executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], spinWait: true } as const;
     const [d, l, c] = await Promise.all([det.model, lm, cls].map((m) => InferSession.open(ort, m, opts)));
     const nets: PipelineNets = {
       detector: d!, detectorSize: size, anchors: det.anchors, landmarker: l!, classifier: c!,
