@@ -83,6 +83,14 @@ test('expnet export: a run\'s fine-tuned face net becomes a 48-px gray expressio
   [2, 0].forEach((c, k) => assert.ok(Math.abs((teacherLogits[c] ?? 0) - (two[k] ?? NaN)) < 1e-3 * Math.max(1, Math.abs(teacherLogits[c] ?? 0)), `kept logit ${k}`));
   assert.deepEqual((JSON.parse(readFileSync(join(dir, 'cut.json'), 'utf8')) as ModelCard).labels, ['sadness', 'happy']);
   await assert.rejects(exportCommand([ckpt, cut, '--labels', 'happy,contempt']), /contempt not among/);
+  // Members are mapped by name onto --labels before averaging.
+  const mapped = join(dir, 'mapped.onnx');
+  assert.equal(await exportCommand([studentPath, ckpt, mapped, '--labels', 'neutral,happy']), 0);
+  const nh = (await runNode(new Uint8Array(readFileSync(mapped)), { face: { data: face, shape: [1, 1, 48, 48] } }))['logits']?.data ?? new Float32Array();
+  [1, 0].forEach((c, k) => {
+    const e = ((teacherLogits[c] ?? 0) + (studentLogits[c] ?? 0)) / 2;
+    assert.ok(Math.abs(e - (nh[k] ?? NaN)) < 1e-3 * Math.max(1, Math.abs(e)), `mapped logit ${k}: ${nh[k]} vs ${e}`);
+  });
   studentNet.dispose();
 });
 

@@ -1,5 +1,5 @@
 /** `expnet export` (one expnet model → ONNX) and `expnet bundle` (every model the Recognizer needs). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rand, tensor } from '../engine/creation.js';
@@ -13,6 +13,7 @@ import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, 
 import { Module } from '../engine/module.js';
 import { loadExpNetModel, type ModelCard } from '../nets/modelCard.js';
 import { isTeacherCheckpoint, loadTeacherModel } from '../export/teacherModel.js';
+import { loadExpNetOnnx } from '../nets/expNetFromOnnx.js';
 import { createPretrainedLandmarks68 } from '../nets/landmarks68Weights.js';
 import { createPretrainedSsdMobilenet } from '../nets/ssdMobilenetWeights.js';
 
@@ -24,6 +25,7 @@ export const EXPORT_HELP = `expnet export <model.safetensors> [<model.safetensor
   first model's card, with ensemble.members). --flip: each model also sees the mirrored face, averaged in.
   A run's fine-tuned face net (<run>/teacher.best.safetensors, with the run's config.json and results.json)
   is accepted too: it takes the student's 48×48 gray face, resized to the teacher's side inside the graph.
+  An exported student (.onnx with its card) is read back into libtorch as a member too.
   --labels a,b,…: only these outputs, in this order (e.g. an 8-class FER+ model without contempt).`;
 
 export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--labels a,b,…] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
@@ -55,11 +57,21 @@ class AveragedExpNet extends Module {
 
 /** An expnet model (with its card), or a run's fine-tuned face net (teacher.best.safetensors) on the same input. */
 async function loadMember(path: string): Promise<{ path: string; model: Module; card: ModelCard }> {
+  if (path.endsWith('.onnx')) return { path, ...loadOnnxMember(path) };
   return { path, ...(isTeacherCheckpoint(path) ? await loadTeacherModel(path) : loadExpNetModel(path)) };
 }
 
+/** An exported expnet student (.onnx + its card) read back into libtorch; its graph's temperature stays in the card. */
+function loadOnnxMember(path: string): { model: Module; card: ModelCard } {
+  const cardPath = path.replace(/\.onnx$/, '.json');
+  if (!existsSync(cardPath)) throw new ExpnetError('NOT_FOUND', `${path}: its card ${cardPath} is missing`);
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as BundledCard;
+  if (card.arch !== 'expnet' || !card.config || card.ensemble !== undefined) throw new ExpnetError('BAD_MODEL', `${path}: only a single expnet student graph can be read back from ONNX (export the .safetensors instead)`);
+  return { model: loadExpNetOnnx(path, card.config).eval(), card };
+}
+
 /** The card with only the outputs `keep` (indices into its labels), priors renormalised. */
-function keepOutputs(card: BundledCard, keep: readonly number[]): BundledCard {
+function keepOutputs<C extends ModelCard>(card: C, keep: readonly number[]): C {
   const pick = (v: readonly number[] | undefined): number[] | undefined => (v ? keep.map((i) => v[i] ?? 0) : undefined);
   const prior = pick(card.classPrior);
   const total = prior?.reduce((a, b) => a + b, 0) ?? 1;
@@ -83,41 +95,61 @@ function outputIndices(labels: string, have: readonly string[]): number[] {
   return keep;
 }
 
+/** A member's outputs `keep` only (its labels mapped by name onto export --labels). */
+class SelectOutputs extends Module {
+  readonly #index: Tensor;
+  constructor(readonly inner: Module, keep: readonly number[]) {
+    super();
+    this.child('inner', inner);
+    this.#index = this.constant('keep', tensor(Int32Array.from(keep), [keep.length], { dtype: 'int64' }));
+  }
+
+  forward(x: Tensor): Tensor {
+    return tidy(() => this.inner.forward(x).indexSelect(1, this.#index));
+  }
+}
+
 async function exportExpression(modelPaths: readonly string[], out: string, flip = false, labels?: string): Promise<void> {
   const loaded: { path: string; model: Module; card: ModelCard }[] = [];
-  for (const p of modelPaths) loaded.push(await loadMember(p));
+  try {
+    for (const p of modelPaths) loaded.push(await loadMember(p));
+    // --labels: every member's outputs mapped by name onto those labels (so members with other label sets can be averaged).
+    for (const o of loaded) {
+      if (labels === undefined) continue;
+      const keep = outputIndices(labels, o.card.labels);
+      o.model = new SelectOutputs(o.model, keep);
+      o.card = keepOutputs(o.card, keep);
+    }
+    await writeGraph(loaded, out, flip);
+  } finally {
+    for (const o of loaded) o.model.dispose();
+  }
+}
+
+async function writeGraph(loaded: readonly { path: string; model: Module; card: ModelCard }[], out: string, flip: boolean): Promise<void> {
   const first = loaded[0];
   if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
   const { model, card } = first;
   for (const o of loaded.slice(1)) {
     if (JSON.stringify(o.card.labels) !== JSON.stringify(card.labels) || JSON.stringify(o.card.input) !== JSON.stringify(card.input)) {
-      throw new ExpnetError('BAD_MODEL', `${o.path}: an ensemble needs the same labels and input as ${first.path} (${o.card.labels.join(',')} ${o.card.input.size}px vs ${card.labels.join(',')} ${card.input.size}px)`);
+      throw new ExpnetError('BAD_MODEL', `${o.path}: an ensemble needs the same labels and input as ${first.path} (${o.card.labels.join(',')} ${o.card.input.size}px vs ${card.labels.join(',')} ${card.input.size}px; --labels maps them by name)`);
     }
   }
-  const x = rand([2, card.input.channels, card.input.size, card.input.size]);
   const ensemble = loaded.length > 1 || flip ? { ensemble: { members: loaded.map((o) => o.card.name), flip } } : {};
   // A face net anywhere in the graph makes it a face-net model (explain rebuilds only plain expnet graphs).
   const arch = loaded.some((o) => o.card.arch === 'face-net') ? { arch: 'face-net' as const } : {};
-  const full: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
-  const keep = labels === undefined ? null : outputIndices(labels, card.labels);
-  const bundled = keep ? keepOutputs(full, keep) : full;
+  const bundled: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
   // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
   const t = card.calibration?.temperature;
   const single = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
   const averaged = loaded.length > 1 || flip ? new AveragedExpNet(loaded.map((o) => ({ model: o.model, temperature: o.card.calibration?.temperature ?? 1 })), flip) : null;
-  const graph = averaged ?? single;
-  const forward = (face: Tensor): Tensor => (typeof graph === 'function' ? graph(face) : graph.forward(face));
-  // --labels: only those outputs (a softmax over them: the other classes' probability is shared out by the graph's consumer).
-  const index = keep ? tensor(Int32Array.from(keep), [keep.length], { dtype: 'int64' }) : null;
-  const cut = index ? (face: Tensor): Tensor => tidy(() => forward(face).indexSelect(1, index)) : graph;
+  const x = rand([2, card.input.channels, card.input.size, card.input.size]);
   try {
-    await saveOnnx(out, cut, [x], { inputNames: ['face'], outputNames: ['logits'], ...(averaged ? {} : { module: model }), metadata: { model_card: JSON.stringify(bundled) } });
+    await saveOnnx(out, averaged ?? single, [x], { inputNames: ['face'], outputNames: ['logits'], ...(averaged ? {} : { module: model }), metadata: { model_card: JSON.stringify(bundled) } });
   } finally {
-    index?.dispose();
+    x.dispose();
   }
   writeFileSync(out.replace(/\.onnx$/, '') + '.json', JSON.stringify(bundled, null, 1) + '\n');
-  x.dispose();
-  for (const o of loaded) o.model.dispose();
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
