@@ -1,14 +1,15 @@
 /**
- * CK+48 with a fixed set of held-out subjects, as a CSV manifest (`split` = train | test) in a folder of links to
+ * CK+48 with a fixed set of held-out subjects, as a CSV manifest (`split` = train | test) in a folder with a copy of
  * CK+48's class folders, so a multi-data training can include CK+48 and still be scored on people it never saw
  * (`officialSplit` sets `test` aside; `expnet eval <out>/manifest.csv --split test` scores them).
  *
  *   node dist/bench/ckplusHoldout.js [--data DIR] [--out DIR] [--fraction 0.3] [--seed 1]
  *
  * Subjects are sorted, shuffled with the seeded Rng and the first ⌈fraction × subjects⌉ held out: the same
- * arguments give the same split on any machine. Images are linked, never copied.
+ * arguments give the same split on any machine. Images are copied (981 crops of 48×48, ~2 MB): a manifest's images
+ * must lie inside its folder, and a symlink leading out of it is refused (issue 30).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataRoot } from '../src/data/dataRoot.js';
@@ -40,9 +41,9 @@ const out = resolve(values.out);
 mkdirSync(out, { recursive: true });
 for (const entry of readdirSync(src, { withFileTypes: true })) {
   if (!entry.isDirectory()) continue;
-  const link = join(out, entry.name);
-  rmSync(link, { force: true });
-  symlinkSync(join(src, entry.name), link, 'dir');
+  const copy = join(out, entry.name);
+  rmSync(copy, { force: true, recursive: true });
+  cpSync(join(src, entry.name), copy, { recursive: true });
 }
 const lines = [[...table.header, 'split'].join(',')];
 let test = 0;
