@@ -34,7 +34,7 @@ import { openClassifier } from '../src/eval/classifier.js';
 import { compareModels } from '../src/eval/compare.js';
 import { evalSplit } from '../src/eval/evalSplit.js';
 import { predictDataSet, type Predictions } from '../src/eval/predictions.js';
-import { ANCHORS_FILE, bundledModelDir, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE } from '../src/infer/modelBundle.js';
+import { ANCHORS_FILE, bundledModelDir, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, resolveModelName } from '../src/infer/modelBundle.js';
 import { createRecognizer } from '../src/infer/recognizer.js';
 import { metricsOfProbs } from '../src/train/metrics.js';
 
@@ -66,7 +66,7 @@ function bundleOf(spec: string): { dir: string; name: string; cleanup: () => voi
 
 /** The card's validation accuracy (the carve the model was selected on), or null. */
 function validationOf(spec: string): number | null {
-  const card = spec.endsWith('.onnx') ? spec.replace(/\.onnx$/, '.json') : join(bundledModelDir(), `${spec}.json`);
+  const card = spec.endsWith('.onnx') ? spec.replace(/\.onnx$/, '.json') : join(bundledModelDir(), `${resolveModelName(spec)}.json`);
   const m = (JSON.parse(readFileSync(card, 'utf8')) as { metrics?: Record<string, unknown> }).metrics ?? {};
   return typeof m['valAccuracy'] === 'number' ? m['valAccuracy'] : null;
 }

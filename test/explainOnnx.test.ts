@@ -16,7 +16,7 @@ import { manualSeed, noGrad } from '../src/engine/runtime.js';
 import { explainCrop } from '../src/eval/explain.js';
 import { ExpnetError } from '../src/errors.js';
 import { exportOnnx } from '../src/export/onnxExport.js';
-import { bundledModelDir, DEFAULT_EXPRESSION_MODEL } from '../src/infer/modelBundle.js';
+import { bundledModelDir, DEFAULT_EXPLAIN_MODEL, resolveModelName } from '../src/infer/modelBundle.js';
 import { createRecognizer } from '../src/infer/recognizer.js';
 import { ExpNet } from '../src/nets/expNet.js';
 import { expNetFromOnnx } from '../src/nets/expNetFromOnnx.js';
@@ -62,7 +62,7 @@ test('ONNX → libtorch ExpNet: same logits and Grad-CAM maps as the exported ne
   }
 });
 
-test('expnet explain works out of the box: the bundled ONNX model, the same probabilities as the Recognizer', { skip: !existsSync(join(bundledModelDir(), `${DEFAULT_EXPRESSION_MODEL}.onnx`)) && 'no bundled model' }, async () => {
+test('expnet explain works out of the box: the bundled ONNX model, the same probabilities as the Recognizer', { skip: !existsSync(join(bundledModelDir(), `${resolveModelName(DEFAULT_EXPLAIN_MODEL)}.onnx`)) && 'no bundled model' }, async () => {
   const astronaut = join(packageRoot(), 'examples', 'astronaut.png');
   const out = join(mkdtempSync(join(tmpdir(), 'expnet-explain-onnx-')), 'a.png');
   const r = spawnSync(process.execPath, [...process.execArgv, main, 'explain', astronaut, '--class', 'sadness', '--out', out, '--json'], { encoding: 'utf8' });
@@ -72,7 +72,7 @@ test('expnet explain works out of the box: the bundled ONNX model, the same prob
   assert.equal(j.faces[0]?.predicted.label, 'happy');
   assert.deepEqual(j.faces[0]?.mapSize, [3, 3]);
   assert.ok(existsSync(out));
-  const rec = await createRecognizer();
+  const rec = await createRecognizer({ expressionModel: DEFAULT_EXPLAIN_MODEL });
   try {
     const want: Record<string, number> = (await rec.detect(astronaut)).faces[0]?.expressions ?? {};
     for (const [l, p] of Object.entries(want)) assert.ok(Math.abs((j.faces[0]?.probs[l] ?? NaN) - p) < 1e-4, `${l}: explain ${j.faces[0]?.probs[l]} vs recognizer ${p}`);

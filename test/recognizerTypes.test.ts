@@ -83,7 +83,7 @@ describe('Recognizer results typed by the labels', () => {
   });
 
   test('the labels option is checked against the card', async () => {
-    await assert.rejects(createRecognizer({ labels: ['happy', 'sadness'] }), (e: unknown) => e instanceof ExpnetError && e.code === 'BAD_CONFIG' && /labels \[happy, sadness\] are not the labels of expression model .*expnet-mix\.onnx \[anger, disgust/.test(e.message));
+    await assert.rejects(createRecognizer({ labels: ['happy', 'sadness'] }), (e: unknown) => e instanceof ExpnetError && e.code === 'BAD_CONFIG' && /labels \[happy, sadness\] are not the labels of expression model .*expnet-accurate\.onnx \[anger, disgust/.test(e.message));
     const again = await createRecognizer({ labels: [...BUNDLED_EXPRESSIONS].reverse() });
     await again.dispose();
   });

@@ -5,7 +5,7 @@ import { ExpnetError } from '../errors.js';
 import { explainCrop, explainFaces, explanationPng, type FaceExplanation } from '../eval/explain.js';
 import { CAM_METHODS, DEFAULT_CAM_METHOD } from '../eval/gradCam.js';
 import { readRgb } from '../infer/readImage.js';
-import { DEFAULT_EXPRESSION_MODEL, loadBundle } from '../infer/modelBundle.js';
+import { DEFAULT_EXPLAIN_MODEL, loadBundle } from '../infer/modelBundle.js';
 import { createRecognizer } from '../infer/recognizer.js';
 import type { ExpNet } from '../nets/expNet.js';
 import { loadExpNetOnnx } from '../nets/expNetFromOnnx.js';
@@ -18,7 +18,7 @@ export const EXPLAIN_HELP = `expnet explain <image> [options]
   ONNX Runtime, aligned as for classification): the photo with the predicted class's map over each face,
   and per face the aligned crop with the maps of the predicted and the --class class, as one PNG.
   --model M      expression model: a .safetensors from expnet train, or a model NAME in --models (its .onnx and
-                 card, read back into libtorch with BatchNorm folded; default the bundled ${DEFAULT_EXPRESSION_MODEL})
+                 card, read back into libtorch with BatchNorm folded; default the bundled ${DEFAULT_EXPLAIN_MODEL}: explain rebuilds one student, not an ensemble)
   --class LABEL  also explain this class (e.g. happy)
   --layer L      block5 (default: 3×3 map at 48 px input) | block4 (6×6, finer) | … block1
   --method M     ${CAM_METHODS.join(' | ')} (default ${DEFAULT_CAM_METHOD}: the gradient per position, as the
@@ -48,7 +48,8 @@ function explainedNet(model: string | undefined, models: string | undefined): { 
     const { model: net, card } = loadExpNetModel(model);
     return { net, labels: card.labels, temperature: card.calibration?.temperature ?? 1 };
   }
-  const bundle = loadBundle(models, model ?? DEFAULT_EXPRESSION_MODEL);
+  const bundle = loadBundle(models, model ?? DEFAULT_EXPLAIN_MODEL);
+  if (bundle.card.ensemble) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: explain rebuilds one expnet student; this model averages ${bundle.card.ensemble.members.join(' + ')}${bundle.card.ensemble.flip ? ' and their mirror images' : ''}: explain one member (e.g. --model fast or --model expnet-mix)`);
   if (bundle.card.arch === 'face-net') throw new ExpnetError('BAD_MODEL', `${bundle.expression}: explain rebuilds expnet student graphs only; this model holds a fine-tuned face net (${bundle.card.training.teacher?.net ?? 'teacher'}): explain --model fast, or a student model`);
   if (!bundle.card.config) throw new ExpnetError('BAD_MODEL', `${bundle.expression}: its card has no ExpNet config to rebuild the net from`);
   return { net: loadExpNetOnnx(bundle.expression, bundle.card.config), labels: bundle.card.labels, temperature: bundle.card.calibration?.temperature ?? 1 };

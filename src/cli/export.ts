@@ -26,6 +26,7 @@ export const EXPORT_HELP = `expnet export <model.safetensors> [<model.safetensor
   A run's fine-tuned face net (<run>/teacher.best.safetensors, with the run's config.json and results.json)
   is accepted too: it takes the student's 48×48 gray face, resized to the teacher's side inside the graph.
   An exported student (.onnx with its card) is read back into libtorch as a member too.
+  --name N: the card's name (default: the first model's; bundle uses its --name).
   --labels a,b,…: only these outputs, in this order (e.g. an 8-class FER+ model without contempt).`;
 
 export const BUNDLE_HELP = `expnet bundle --model <model.safetensors> [--model ...] [--flip] [--labels a,b,…] [--name ${DEFAULT_EXPRESSION_MODEL}] [--out models]
@@ -95,6 +96,24 @@ function outputIndices(labels: string, have: readonly string[]): number[] {
   return keep;
 }
 
+/**
+ * An ensemble's training record: the first member's, with every member's data and training sets, so that eval's
+ * overlap check (src/eval/trainingOverlap.ts) knows everything any member saw.
+ */
+function ensembleTraining(cards: readonly ModelCard[]): ModelCard['training'] {
+  const [first, ...rest] = cards;
+  if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
+  const sets = cards.flatMap((c) => c.training.sets ?? []);
+  const seen = new Set<string>();
+  const unique = sets.filter((t) => !seen.has(JSON.stringify(t)) && seen.add(JSON.stringify(t)));
+  return {
+    ...first.training,
+    data: cards.map((c) => `${c.name}: ${c.training.data}`).join('; '),
+    command: [first, ...rest].map((c) => c.training.command).join(' ;; '),
+    ...(unique.length > 0 ? { sets: unique } : {}),
+  };
+}
+
 /** A member's outputs `keep` only (its labels mapped by name onto export --labels). */
 class SelectOutputs extends Module {
   readonly #index: Tensor;
@@ -109,7 +128,7 @@ class SelectOutputs extends Module {
   }
 }
 
-async function exportExpression(modelPaths: readonly string[], out: string, flip = false, labels?: string): Promise<void> {
+async function exportExpression(modelPaths: readonly string[], out: string, flip = false, labels?: string, name?: string): Promise<void> {
   const loaded: { path: string; model: Module; card: ModelCard }[] = [];
   try {
     for (const p of modelPaths) loaded.push(await loadMember(p));
@@ -120,13 +139,13 @@ async function exportExpression(modelPaths: readonly string[], out: string, flip
       o.model = new SelectOutputs(o.model, keep);
       o.card = keepOutputs(o.card, keep);
     }
-    await writeGraph(loaded, out, flip);
+    await writeGraph(loaded, out, flip, name);
   } finally {
     for (const o of loaded) o.model.dispose();
   }
 }
 
-async function writeGraph(loaded: readonly { path: string; model: Module; card: ModelCard }[], out: string, flip: boolean): Promise<void> {
+async function writeGraph(loaded: readonly { path: string; model: Module; card: ModelCard }[], out: string, flip: boolean, name?: string): Promise<void> {
   const first = loaded[0];
   if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
   const { model, card } = first;
@@ -138,7 +157,7 @@ async function writeGraph(loaded: readonly { path: string; model: Module; card: 
   const ensemble = loaded.length > 1 || flip ? { ensemble: { members: loaded.map((o) => o.card.name), flip } } : {};
   // A face net anywhere in the graph makes it a face-net model (explain rebuilds only plain expnet graphs).
   const arch = loaded.some((o) => o.card.arch === 'face-net') ? { arch: 'face-net' as const } : {};
-  const bundled: BundledCard = { ...card, ...ensemble, ...arch, alignment: FER_CROP_TEMPLATE };
+  const bundled: BundledCard = { ...card, ...ensemble, ...arch, ...(loaded.length > 1 ? { training: ensembleTraining(loaded.map((o) => o.card)) } : {}), alignment: FER_CROP_TEMPLATE, ...(name ? { name } : {}) };
   // A calibrated model's graph outputs logits / T: softmax of the output is the calibrated probability everywhere.
   const t = card.calibration?.temperature;
   const single = t === undefined || t === 1 ? model : (face: Tensor): Tensor => tidy(() => model.forward(face).div(t));
@@ -153,11 +172,11 @@ async function writeGraph(loaded: readonly { path: string; model: Module; card: 
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, options: { flip: { type: 'boolean' }, labels: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({ args: argv, options: { flip: { type: 'boolean' }, labels: { type: 'string' }, name: { type: 'string' } }, allowPositionals: true, strict: true });
   const out = positionals.at(-1);
   const models = positionals.slice(0, -1);
   if (models.length === 0 || !out || !out.endsWith('.onnx')) throw new ExpnetError('BAD_CONFIG', 'usage: expnet export <model.safetensors> [<model.safetensors> ...] <out.onnx> [--flip]');
-  await exportExpression(models, out, values.flip ?? false, values.labels);
+  await exportExpression(models, out, values.flip ?? false, values.labels, values.name);
   process.stdout.write(`wrote ${out}\n`);
   return 0;
 }
@@ -180,7 +199,7 @@ export async function bundleCommand(argv: string[]): Promise<number> {
   x112.dispose();
   lm.dispose();
   const name = values.name ?? DEFAULT_EXPRESSION_MODEL;
-  await exportExpression(values.model, join(out, `${name}.onnx`), values.flip ?? false, values.labels);
+  await exportExpression(values.model, join(out, `${name}.onnx`), values.flip ?? false, values.labels, name);
   process.stdout.write(`wrote ${out}/{${DETECTOR_FILE},${ANCHORS_FILE},${LANDMARKS_FILE},${name}.onnx/.json}\n`);
   return 0;
 }

@@ -11,9 +11,9 @@ import type { AlignTemplate } from '../faces/similarity.js';
 import type { ModelCard } from '../nets/modelCard.js';
 import { FER_CROP_TEMPLATE } from './alignCrop.js';
 
-import { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole } from './bundleFiles.js';
+import { ANCHORS_FILE, DEFAULT_EXPLAIN_MODEL, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole } from './bundleFiles.js';
 
-export { ANCHORS_FILE, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole };
+export { ANCHORS_FILE, DEFAULT_EXPLAIN_MODEL, DEFAULT_EXPRESSION_MODEL, DETECTOR_FILE, LANDMARKS_FILE, MODEL_ROLES, resolveModelName, type ModelRole };
 
 /** An expression model card as bundled next to its .onnx file (the training card plus the crop template). */
 export interface BundledCard extends ModelCard {
