@@ -242,7 +242,8 @@ test('npx expnet serve from the install folder serves the browser app at / with 
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await page.text(), /<title>expnet: facial expressions in your browser<\/title>[\s\S]*<script type="module" src="main.js">/);
     const index = (await (await fetch(`${base}/models/${MODEL_INDEX_FILE}`)).json()) as { default: string; models: { name: string }[] };
-    assert.deepEqual(index.models.map((m) => m.name).sort(), ['expnet-fer2013', 'expnet-mix']);
+    assert.deepEqual(index.models.map((m) => m.name).sort(), ['expnet-accurate', 'expnet-fer2013', 'expnet-mix']);
+    assert.equal(index.default, 'expnet-accurate');
     for (const path of ['/main.js', '/sample.png', '/ort/ort-wasm-simd-threaded.asyncify.wasm', `/models/${DETECTOR_INT8_FILE}`, '/models/face_landmark_68.onnx', `/models/${index.default}.onnx`, `/models/${index.default}.json`]) {
       const r = await fetch(`${base}${path}`, { headers: { 'accept-encoding': 'br' } });
       assert.equal(r.status, 200, `${path}: HTTP ${r.status}`);
