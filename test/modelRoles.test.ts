@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,8 @@ test('expnet explain: the ensemble model is a clear usage error naming its membe
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /averages expnet-fer2013-fn2en \+ expnet-mix and their mirror images/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  const ok = spawnSync(process.execPath, [main, 'explain', astronaut, '--model', 'fast', '--json'], { encoding: 'utf8' });
+  const out = join(mkdtempSync(join(tmpdir(), 'expnet-roles-')), 'a.png');
+  const ok = spawnSync(process.execPath, [main, 'explain', astronaut, '--model', 'fast', '--json', '--out', out], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(existsSync(out));
 });
