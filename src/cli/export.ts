@@ -101,7 +101,7 @@ function outputIndices(labels: string, have: readonly string[]): number[] {
  * overlap check (src/eval/trainingOverlap.ts) knows everything any member saw.
  */
 function ensembleTraining(cards: readonly ModelCard[]): ModelCard['training'] {
-  const [first, ...rest] = cards;
+  const first = cards[0];
   if (!first) throw new ExpnetError('BAD_CONFIG', 'export: no model given');
   const sets = cards.flatMap((c) => c.training.sets ?? []);
   const seen = new Set<string>();
@@ -109,7 +109,7 @@ function ensembleTraining(cards: readonly ModelCard[]): ModelCard['training'] {
   return {
     ...first.training,
     data: cards.map((c) => `${c.name}: ${c.training.data}`).join('; '),
-    command: [first, ...rest].map((c) => c.training.command).join(' ;; '),
+    command: cards.map((c) => c.training.command).join(' ;; '),
     ...(unique.length > 0 ? { sets: unique } : {}),
   };
 }
