@@ -30,7 +30,7 @@ test('model roles: loadBundle and openClassifier take them; an unknown name list
   try {
     assert.equal(c.labels.length, 7);
   } finally {
-    c.dispose();
+    await c.dispose();
   }
 });
 

@@ -6,9 +6,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
 import { createApp } from '../src/serve/createApp.js';
-import type { ServeOptions } from '../src/serve/options.js';
 import { LATENCY_BUCKETS_S } from '../src/serve/metrics.js';
-import { ASTRONAUT, blankPng, buildBundle, KEY, LABELS, MODEL_NAME, multipart, type FilePart, pngBomb, ScriptedRecognizer } from './serveFixtures.js';
+import { appPool, ASTRONAUT, blankPng, buildBundle, KEY, LABELS, MODEL_NAME, multipart, type FilePart, pngBomb, ScriptedRecognizer } from './serveFixtures.js';
 
 interface Face {
   box: { x: number; width: number };
@@ -49,19 +48,15 @@ describe('expnet HTTP API, in process (fastify inject, random-weight model)', ()
   let dir: string;
   let rec: Recognizer;
   let app: FastifyInstance;
-  const apps: FastifyInstance[] = [];
-  const make = (options: ServeOptions = {}, r: Recognizer | ScriptedRecognizer = rec): FastifyInstance => {
-    const a = createApp(r, options);
-    apps.push(a);
-    return a;
-  };
+  const pool = appPool(() => rec);
+  const make = pool.make;
   before(async () => {
     dir = await buildBundle();
     rec = await createRecognizer({ modelDir: dir, expressionModel: MODEL_NAME });
     app = make();
   });
   after(async () => {
-    for (const a of apps) await a.close();
+    await pool.closeAll();
     await rec?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -18,7 +18,7 @@ import { createApp } from '../src/serve/createApp.js';
 import { parseJsonImage } from '../src/serve/jsonImage.js';
 import { redactedUrl } from '../src/serve/requestLog.js';
 import type { ServeOptions } from '../src/serve/options.js';
-import { KEY, ScriptedRecognizer } from './serveFixtures.js';
+import { appPool, KEY, ScriptedRecognizer } from './serveFixtures.js';
 
 /** The JSON limit of the default server: base64 of an 8 MiB image plus 4 KiB. */
 const JSON_LIMIT = Math.ceil((8 * 2 ** 20) / 3) * 4 + 4096;
@@ -89,14 +89,10 @@ async function healthzWhile(port: number, done: Promise<unknown>): Promise<{ max
 }
 
 describe('server reliability: request bodies (issue 30)', () => {
-  const apps: FastifyInstance[] = [];
-  const make = (options: ServeOptions = {}): FastifyInstance => {
-    const a = createApp(new ScriptedRecognizer(1), options);
-    apps.push(a);
-    return a;
-  };
+  const pool = appPool(() => new ScriptedRecognizer(1));
+  const make = (options: ServeOptions = {}): FastifyInstance => pool.make(options);
   after(async () => {
-    for (const a of apps) await a.close();
+    await pool.closeAll();
   });
 
   test('an ~11 MB nested JSON body and the largest accepted JSON image: /healthz answers within 100 ms throughout', async (t) => {

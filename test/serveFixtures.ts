@@ -15,7 +15,10 @@ import type { ImageResult } from '../src/infer/recognizer.js';
 import { VideoRun, type VideoOptions } from '../src/infer/videoRun.js';
 import { ExpNet, EXPNET_DEFAULTS } from '../src/nets/expNet.js';
 import { saveExpNetModel, type ModelCard } from '../src/nets/modelCard.js';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '../src/serve/createApp.js';
 import type { ServeRecognizer } from '../src/serve/context.js';
+import type { ServeOptions } from '../src/serve/options.js';
 
 export const ASTRONAUT = join(packageRoot(), 'examples', 'astronaut.png');
 export const LABELS = ['anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise', 'neutral'];
@@ -160,4 +163,22 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
     end();
     throw err;
   }
+}
+
+/**
+ * Apps made by a test file, closed together in its `after`: `make(options?, recognizer?)` builds one on
+ * `defaultRecognizer()` (read when called, so it may be set in a `before`).
+ */
+export function appPool(defaultRecognizer: () => ServeRecognizer): { make: (options?: ServeOptions, recognizer?: ServeRecognizer) => FastifyInstance; closeAll: () => Promise<void> } {
+  const apps: FastifyInstance[] = [];
+  return {
+    make: (options = {}, recognizer = defaultRecognizer()) => {
+      const a = createApp(recognizer, options);
+      apps.push(a);
+      return a;
+    },
+    closeAll: async () => {
+      for (const a of apps.splice(0)) await a.close();
+    },
+  };
 }

@@ -10,13 +10,11 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { LightMyRequestResponse } from 'fastify';
 import { packageRoot } from '../src/engine/native.js';
-import { createApp } from '../src/serve/createApp.js';
 import { withoutPaths } from '../src/serve/httpError.js';
-import type { ServeOptions } from '../src/serve/options.js';
 import { webRoutes } from '../src/serve/webRoutes.js';
-import { blankPng, KEY, multipart, ScriptedRecognizer } from './serveFixtures.js';
+import { appPool, blankPng, KEY, multipart, ScriptedRecognizer } from './serveFixtures.js';
 
 interface Err {
   error: { status: number; code: string; message: string };
@@ -57,14 +55,10 @@ const svgReferencing = (file: string): Buffer =>
   Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" height="40"><image xlink:href="${file}" width="40" height="40"/></svg>`);
 
 describe('server hardening (issue 17)', () => {
-  const apps: FastifyInstance[] = [];
-  const make = (options: ServeOptions = {}, rec = new ScriptedRecognizer(5)): FastifyInstance => {
-    const a = createApp(rec, options);
-    apps.push(a);
-    return a;
-  };
+  const pool = appPool(() => new ScriptedRecognizer(5));
+  const make = pool.make;
   after(async () => {
-    for (const a of apps) await a.close();
+    await pool.closeAll();
     for (const b of bodies) for (const d of SECRET_DIRS) assert.ok(!b.includes(d), `an error body names ${d}: ${b}`);
   });
 

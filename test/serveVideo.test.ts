@@ -10,10 +10,8 @@ import { tmpdir } from 'node:os';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createRecognizer, type Recognizer } from '../src/infer/recognizer.js';
-import { createApp } from '../src/serve/createApp.js';
-import type { ServeOptions } from '../src/serve/options.js';
 import { hasFfmpeg, makeClips, type Clips } from './helpers/videoClips.js';
-import { blankPng, KEY, multipart, ScriptedRecognizer } from './serveFixtures.js';
+import { appPool, blankPng, KEY, multipart, ScriptedRecognizer } from './serveFixtures.js';
 
 interface VideoFace {
   track: number;
@@ -50,12 +48,8 @@ function assertError(res: LightMyRequestResponse, status: number, code: string, 
 describe('POST /v1/video', { skip: hasFfmpeg() ? false : 'ffmpeg is not installed (scripts/setup.sh installs it)' }, () => {
   let clips: Clips;
   let rec: Recognizer;
-  const apps: FastifyInstance[] = [];
-  const make = (options: ServeOptions = {}, r: Recognizer | ScriptedRecognizer = rec): FastifyInstance => {
-    const a = createApp(r, options);
-    apps.push(a);
-    return a;
-  };
+  const pool = appPool(() => rec);
+  const make = pool.make;
   const send = (app: FastifyInstance, file: string, query = '', headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
     app.inject({ method: 'POST', url: `/v1/video${query}`, payload: readFileSync(file), headers: { 'content-type': 'video/mp4', ...headers } });
   before(async () => {
@@ -64,7 +58,7 @@ describe('POST /v1/video', { skip: hasFfmpeg() ? false : 'ffmpeg is not installe
   });
   afterEach(() => assert.deepEqual(uploadsLeft(), [], 'every upload removed'));
   after(async () => {
-    for (const a of apps) await a.close();
+    await pool.closeAll();
     await rec?.dispose();
     if (clips) rmSync(clips.dir, { recursive: true, force: true });
   });
